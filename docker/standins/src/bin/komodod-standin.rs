@@ -1,1 +1,498 @@
-fn main() {}
+//! komodod stand-in: starts like komodod (argv, data dir, conf file, RPC
+//! binding and auth), answers `getinfo` and `stop`, and shuts down slowly and
+//! cleanly on SIGTERM/SIGINT, leaving `<datadir>/clean_shutdown` only when the
+//! shutdown completed.
+//!
+//! Environment (tests only):
+//! - `STANDIN_SHUTDOWN_MS` (default 2000): how long a clean shutdown takes.
+//! - `STANDIN_IGNORE_TERM=1`: ignore SIGTERM/SIGINT, to test kill after grace.
+//! - `STANDIN_TRUST_LOOPBACK=0`: do not admit 127.0.0.0/8 unconditionally (komodod
+//!   does), so the rpcallowip list can be tested from loopback.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dokomodo_standins::conf::{self, Conf};
+use dokomodo_standins::http::{self, Request, Response};
+use dokomodo_standins::log::Log;
+use dokomodo_standins::signals;
+use dokomodo_standins::subnet::{self, Subnet};
+use serde_json::{Value, json};
+
+const KMD: &str = "KMD";
+const KMD_RPCPORT: u16 = 7771;
+const MARKER: &str = "clean_shutdown";
+const DATADIR_POLL: Duration = Duration::from_secs(3);
+
+/// komodod's command line: `-key=value` or `-key` (also with `--`); anything
+/// else is ignored, as komodod ignores it.
+struct Args {
+    all: Vec<String>,
+    options: Vec<(String, Option<String>)>,
+}
+
+impl Args {
+    fn parse(argv: Vec<String>) -> Args {
+        let options = argv
+            .iter()
+            .filter_map(|arg| {
+                let name = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'))?;
+                Some(match name.split_once('=') {
+                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                    None => (name.to_string(), None),
+                })
+            })
+            .collect();
+        Args { all: argv, options }
+    }
+
+    fn value(&self, key: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// The argv as it may be logged: anything that looks like a secret is
+    /// replaced (dokomodo never passes one, but a log must not depend on that).
+    fn loggable(&self) -> String {
+        self.all
+            .iter()
+            .map(|a| match a.split_once('=') {
+                Some((k, _)) if is_secret_name(k) => format!("{k}=<redacted>"),
+                _ => a.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn is_secret_name(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password")
+        || k.contains("passphrase")
+        || k.contains("userpass")
+        || k.contains("seed")
+}
+
+struct Chain {
+    name: String,
+    datadir: PathBuf,
+    conf_path: PathBuf,
+    pubkey: Option<String>,
+}
+
+impl Chain {
+    fn from_args(args: &Args, home: &Path) -> Chain {
+        let name = args
+            .value("ac_name")
+            .filter(|n| !n.is_empty())
+            .unwrap_or(KMD)
+            .to_string();
+        let komodo_dir = home.join(".komodo");
+        let datadir = match args.value("datadir") {
+            Some(d) => PathBuf::from(d),
+            None if name == KMD => komodo_dir,
+            None => komodo_dir.join(&name),
+        };
+        let conf_file = if name == KMD {
+            "komodo.conf".to_string()
+        } else {
+            format!("{name}.conf")
+        };
+        Chain {
+            conf_path: datadir.join(conf_file),
+            datadir,
+            pubkey: args.value("pubkey").map(str::to_string),
+            name,
+        }
+    }
+
+    fn is_kmd(&self) -> bool {
+        self.name == KMD
+    }
+}
+
+/// What the RPC server needs, fixed at start.
+struct Rpc {
+    chain_name: String,
+    rpcport: u16,
+    pubkey: Option<String>,
+    userpass: Option<String>,
+    /// None: no rpcallowip, loopback only. Some: every client checked.
+    allow: Option<Vec<Subnet>>,
+    trust_loopback: bool,
+    stopping: AtomicBool,
+    served: AtomicU64,
+    log: Arc<Log>,
+    stop: Sender<String>,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("komodod-standin: Error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_flag(name: &str) -> Option<bool> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+fn run() -> Result<(), String> {
+    let args = Args::parse(std::env::args().skip(1).collect());
+    let ignore_term = env_flag("STANDIN_IGNORE_TERM").unwrap_or(false);
+    if ignore_term {
+        signals::ignore_stop_signals().map_err(|e| format!("cannot ignore SIGTERM: {e}"))?;
+    }
+    let chain = Chain::from_args(&args, &dokomodo_standins::home_dir());
+
+    // komodod's own loop: a missing data dir is waited for, never created.
+    while !chain.datadir.is_dir() {
+        eprintln!("waiting for datadir {}", chain.datadir.display());
+        std::thread::sleep(DATADIR_POLL);
+    }
+
+    // Before any thread exists, so every thread inherits the blocked mask and
+    // only the signal thread ever sees SIGTERM.
+    if !ignore_term {
+        signals::block_stop_signals().map_err(|e| format!("cannot block SIGTERM: {e}"))?;
+    }
+
+    let log = Arc::new(Log::new(&format!("komodod-standin {}", chain.name)));
+    let log_path = chain.datadir.join("standin.log");
+    if let Err(e) = log.to_file(&log_path) {
+        log.line(&format!(
+            "cannot write {}: {e} (logging to stderr only)",
+            log_path.display()
+        ));
+    }
+    let marker = chain.datadir.join(MARKER);
+    match std::fs::remove_file(&marker) {
+        Ok(()) => log.line("removed the clean_shutdown marker of the previous run"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot remove {}: {e}", marker.display())),
+    }
+    log.line(&format!("starting: {}", args.loggable()));
+    log.line(&format!("datadir {}", chain.datadir.display()));
+
+    let (conf, text) = read_conf(&chain, &log)?;
+    if conf.get("daemon") == Some("1") {
+        return Err(format!(
+            "{} has daemon=1: komodod would fork and this process would exit at once",
+            chain.conf_path.display()
+        ));
+    }
+    let credentials = conf::quirky_credentials(&text);
+    let rpcport = rpcport(&chain, &credentials)?;
+    if !chain.is_kmd() {
+        read_kmd_conf(&log);
+    }
+    let userpass = credentials.userpass();
+    if userpass.is_none() {
+        log.line("no rpcuser/rpcpassword in the conf: komodod would use a cookie; every request will be refused");
+    }
+
+    let allow = allow_list(&conf)?;
+    let listeners = bind(&conf, rpcport, allow.is_some(), &log)?;
+    let (stop_tx, stop_rx) = mpsc::channel::<String>();
+
+    let rpc = Arc::new(Rpc {
+        chain_name: chain.name.clone(),
+        rpcport,
+        pubkey: chain.pubkey.clone(),
+        userpass,
+        allow,
+        trust_loopback: env_flag("STANDIN_TRUST_LOOPBACK").unwrap_or(true),
+        stopping: AtomicBool::new(false),
+        served: AtomicU64::new(0),
+        log: Arc::clone(&log),
+        stop: stop_tx.clone(),
+    });
+    for listener in listeners {
+        let rpc = Arc::clone(&rpc);
+        std::thread::spawn(move || {
+            http::serve(
+                listener,
+                Arc::new(move |req: &Request, peer: SocketAddr| rpc.handle(req, peer)),
+            )
+        });
+    }
+    if !ignore_term {
+        std::thread::spawn(move || {
+            if let Ok(sig) = signals::wait_stop_signal() {
+                let _ = stop_tx.send(signals::name(sig).to_string());
+            }
+        });
+    } else {
+        log.line("STANDIN_IGNORE_TERM=1: SIGTERM and SIGINT are ignored");
+    }
+    log.line("ready");
+
+    let reason = stop_rx
+        .recv()
+        .map_err(|_| "every stop path is gone".to_string())?;
+    rpc.stopping.store(true, Ordering::SeqCst);
+    shut_down(&chain, &reason, &log)
+}
+
+fn read_conf(chain: &Chain, log: &Log) -> Result<(Conf, Vec<u8>), String> {
+    let text = match std::fs::read(&chain.conf_path) {
+        Ok(t) => t,
+        Err(e) if chain.is_kmd() => {
+            return Err(format!(
+                "cannot read {}: {e} (komodod refuses to start KMD without komodo.conf; it may be empty)",
+                chain.conf_path.display()
+            ));
+        }
+        Err(e) => {
+            // Real komodod would write a conf with random credentials here,
+            // which no other container could know: the stand-in refuses.
+            return Err(format!(
+                "cannot read {}: {e} (komodod would write one with random credentials)",
+                chain.conf_path.display()
+            ));
+        }
+    };
+    let conf = Conf::parse(&String::from_utf8_lossy(&text));
+    // Keys only: values include the password.
+    log.line(&format!(
+        "conf {} read, keys: {}",
+        chain.conf_path.display(),
+        conf.keys().collect::<Vec<_>>().join(",")
+    ));
+    Ok((conf, text))
+}
+
+fn rpcport(chain: &Chain, credentials: &conf::QuirkyCredentials) -> Result<u16, String> {
+    match credentials.rpcport.as_deref() {
+        Some(p) => {
+            p.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| {
+                format!("{}: rpcport={p:?} is not a port", chain.conf_path.display())
+            })
+        }
+        None if chain.is_kmd() => Ok(KMD_RPCPORT),
+        None => Err(format!(
+            "{} has no rpcport: komodod would bind {KMD_RPCPORT} and collide with KMD",
+            chain.conf_path.display()
+        )),
+    }
+}
+
+/// Every assetchain reads KMD's conf to verify notarisations against KMD.
+fn read_kmd_conf(log: &Log) {
+    let path = dokomodo_standins::home_dir()
+        .join(".komodo")
+        .join("komodo.conf");
+    match std::fs::read(&path) {
+        Ok(text) => {
+            let c = conf::quirky_credentials(&text);
+            log.line(&format!(
+                "KMD conf {} read: rpcuser {}, rpcpassword {}, rpcport {}",
+                path.display(),
+                if c.rpcuser.is_some() {
+                    "set"
+                } else {
+                    "missing"
+                },
+                if c.rpcpassword.is_some() {
+                    "set"
+                } else {
+                    "missing"
+                },
+                c.rpcport.as_deref().unwrap_or("missing (default 7771)"),
+            ));
+        }
+        Err(e) => log.line(&format!(
+            "no KMD conf at {}: {e} (komodod cannot verify notarisations against KMD)",
+            path.display()
+        )),
+    }
+}
+
+fn allow_list(conf: &Conf) -> Result<Option<Vec<Subnet>>, String> {
+    let specs = conf.get_all("rpcallowip");
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    specs
+        .iter()
+        .map(|s| Subnet::parse(s).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// komodod's rule: without rpcallowip only loopback, and rpcbind is ignored.
+fn bind(conf: &Conf, rpcport: u16, has_allow: bool, log: &Log) -> Result<Vec<TcpListener>, String> {
+    let binds = conf.get_all("rpcbind");
+    let addrs: Vec<SocketAddr> = if !has_allow {
+        if !binds.is_empty() {
+            log.line("rpcbind ignored: no rpcallowip, so RPC listens on 127.0.0.1 only");
+        }
+        vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), rpcport)]
+    } else if binds.is_empty() {
+        vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), rpcport)]
+    } else {
+        binds
+            .iter()
+            .map(|b| parse_bind(b, rpcport))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut listeners = Vec::new();
+    for addr in addrs {
+        match TcpListener::bind(addr) {
+            Ok(l) => {
+                log.line(&format!("RPC listening on {addr}"));
+                listeners.push(l);
+            }
+            Err(e) => log.line(&format!("cannot bind RPC on {addr}: {e}")),
+        }
+    }
+    if listeners.is_empty() {
+        return Err("unable to bind any endpoint for RPC server".into());
+    }
+    Ok(listeners)
+}
+
+fn parse_bind(spec: &str, rpcport: u16) -> Result<SocketAddr, String> {
+    if let Ok(addr) = spec.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    spec.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, rpcport))
+        .map_err(|_| format!("rpcbind={spec:?} is not an address"))
+}
+
+fn shut_down(chain: &Chain, reason: &str, log: &Log) -> Result<(), String> {
+    let delay_ms: u64 = std::env::var("STANDIN_SHUTDOWN_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    log.line(&format!(
+        "{reason}: shutting down (flushing for {delay_ms} ms)"
+    ));
+    std::thread::sleep(Duration::from_millis(delay_ms));
+    let marker = chain.datadir.join(MARKER);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    std::fs::write(&marker, format!("clean shutdown after {reason} at {now}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    log.line("shutdown complete");
+    Ok(())
+}
+
+impl Rpc {
+    fn handle(&self, req: &Request, peer: SocketAddr) -> Response {
+        let ip = peer.ip();
+        if let Some(allow) = &self.allow {
+            let trusted = self.trust_loopback && subnet::is_loopback(ip);
+            if !trusted && !allow.iter().any(|s| s.contains(ip)) {
+                self.log
+                    .line(&format!("rpc from {ip} refused: 403, not in rpcallowip"));
+                return Response::empty(403);
+            }
+        }
+        if self.stopping.load(Ordering::SeqCst) {
+            return Response::json(503, &json!("Rejecting request while shutting down"));
+        }
+        if req.method != "POST" {
+            return Response::json(405, &json!("JSONRPC server handles only POST requests"));
+        }
+        if !self.authorized(req) {
+            // Never log what the client sent: it may be a real password.
+            self.log.line(&format!(
+                "rpc from {ip} refused: 401, wrong or missing credentials"
+            ));
+            let mut r = Response::empty(401);
+            r.headers
+                .push(("WWW-Authenticate".into(), "Basic realm=\"jsonrpc\"".into()));
+            return r;
+        }
+        let request: Value = match serde_json::from_slice(&req.body) {
+            Ok(v) => v,
+            Err(_) => return Response::json(500, &rpc_error(Value::Null, -32700, "Parse error")),
+        };
+        match request {
+            Value::Array(batch) => {
+                let replies: Vec<Value> = batch.iter().map(|r| self.call(r, ip).1).collect();
+                Response::json(200, &Value::Array(replies))
+            }
+            single => {
+                let (status, reply) = self.call(&single, ip);
+                Response::json(status, &reply)
+            }
+        }
+    }
+
+    fn authorized(&self, req: &Request) -> bool {
+        match (&self.userpass, req.basic_auth()) {
+            (Some(expected), Some(given)) => {
+                constant_time_eq(expected.as_bytes(), given.as_bytes())
+            }
+            _ => false,
+        }
+    }
+
+    fn call(&self, request: &Value, ip: IpAddr) -> (u16, Value) {
+        let id = request.get("id").cloned().unwrap_or(Value::Null);
+        let method = request.get("method").and_then(Value::as_str).unwrap_or("");
+        let n = self.served.fetch_add(1, Ordering::SeqCst) + 1;
+        self.log.line(&format!("rpc #{n} {method:?} from {ip}"));
+        match method {
+            "getinfo" => (
+                200,
+                json!({"result": self.getinfo(), "error": null, "id": id}),
+            ),
+            "stop" => {
+                let stop = self.stop.clone();
+                // Let the reply leave before shutdown starts.
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let _ = stop.send("RPC stop".into());
+                });
+                (
+                    200,
+                    json!({"result": "Komodo server stopping", "error": null, "id": id}),
+                )
+            }
+            _ => (404, rpc_error(id, -32601, "Method not found")),
+        }
+    }
+
+    fn getinfo(&self) -> Value {
+        json!({
+            "version": 3000300,
+            "protocolversion": 170010,
+            "name": self.chain_name,
+            "rpcport": self.rpcport,
+            "p2pport": self.rpcport - 1,
+            "blocks": 0,
+            "longestchain": 0,
+            "connections": 0,
+            "notaryid": -1,
+            "pubkey": self.pubkey,
+            "standin": true,
+        })
+    }
+}
+
+fn rpc_error(id: Value, code: i64, message: &str) -> Value {
+    json!({"result": null, "error": {"code": code, "message": message}, "id": id})
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
