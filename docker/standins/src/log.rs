@@ -36,9 +36,10 @@ impl Log {
             .unwrap_or(0);
         let text = format!("{secs} {}: {msg}\n", self.prefix);
         eprint!("{text}");
-        if let Ok(mut slot) = self.file.lock()
-            && let Some(file) = slot.as_mut()
-        {
+        let Ok(mut slot) = self.file.lock() else {
+            return;
+        };
+        if let Some(file) = slot.as_mut() {
             // A full disk must not stop the stand-in: stderr has the line too.
             let _ = file.write_all(text.as_bytes());
         }
