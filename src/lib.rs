@@ -13,3 +13,17 @@ pub mod exit;
 pub mod ports;
 pub mod supervise;
 pub mod user;
+pub mod config;
+pub mod creds;
+pub mod secret;
+pub mod yaml;
+
+/// An I/O error as a person reads it: "No such file or directory", without
+/// Rust's "(os error 2)" suffix.
+pub fn describe_io(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
