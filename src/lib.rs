@@ -10,6 +10,7 @@ pub mod log;
 pub mod acparams;
 pub mod cli;
 pub mod exit;
+pub mod files;
 pub mod ports;
 pub mod supervise;
 pub mod user;
