@@ -28,3 +28,4 @@ pub fn describe_io(err: &std::io::Error) -> String {
         None => text,
     }
 }
+pub mod render;
