@@ -59,15 +59,25 @@ impl Modes {
     pub fn for_current_process() -> Modes {
         // SAFETY: geteuid and getegid take no arguments and cannot fail.
         let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        Modes { shared_with_group0: euid != 0 && egid == 0 }
+        Modes {
+            shared_with_group0: euid != 0 && egid == 0,
+        }
     }
 
     fn file_mode(self) -> u32 {
-        if self.shared_with_group0 { 0o660 } else { 0o600 }
+        if self.shared_with_group0 {
+            0o660
+        } else {
+            0o600
+        }
     }
 
     fn dir_mode(self) -> u32 {
-        if self.shared_with_group0 { 0o770 } else { 0o700 }
+        if self.shared_with_group0 {
+            0o770
+        } else {
+            0o700
+        }
     }
 
     fn group(self) -> Option<u32> {
@@ -106,9 +116,17 @@ pub enum FilesError {
     #[error("cannot replace {}: it is {kind}, not a regular file", path.display())]
     NotARegularFile { path: PathBuf, kind: &'static str },
     #[error("cannot write {} (temporary file {}): {source}", path.display(), temp.display())]
-    WriteTemporary { path: PathBuf, temp: PathBuf, source: io::Error },
+    WriteTemporary {
+        path: PathBuf,
+        temp: PathBuf,
+        source: io::Error,
+    },
     #[error("cannot set mode {mode:04o} on {}: {source}", path.display())]
-    SetMode { path: PathBuf, mode: u32, source: io::Error },
+    SetMode {
+        path: PathBuf,
+        mode: u32,
+        source: io::Error,
+    },
     #[error("cannot rename {} into place: {source}", path.display())]
     Rename { path: PathBuf, source: io::Error },
     #[error("cannot sync directory {}: {source}", path.display())]
@@ -127,7 +145,9 @@ pub fn write_set(
 ) -> Result<Vec<(PathBuf, Outcome)>, FilesError> {
     let plan = Plan::validate(dirs, files)?;
     let mut tx = Transaction::open(root, modes)?;
-    let result = tx.prepare(&plan, files).and_then(|pending| tx.commit(pending));
+    let result = tx
+        .prepare(&plan, files)
+        .and_then(|pending| tx.commit(pending));
     if result.is_err() {
         tx.roll_back();
     }
@@ -142,8 +162,14 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     fn validate(dirs: &'a [PathBuf], files: &'a [FileSpec]) -> Result<Plan<'a>, FilesError> {
-        let dirs = dirs.iter().map(|d| components(d)).collect::<Result<Vec<_>, _>>()?;
-        let files = files.iter().map(|f| components(&f.path)).collect::<Result<Vec<_>, _>>()?;
+        let dirs = dirs
+            .iter()
+            .map(|d| components(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let files = files
+            .iter()
+            .map(|f| components(&f.path))
+            .collect::<Result<Vec<_>, _>>()?;
 
         let mut file_paths = BTreeSet::new();
         for file in &files {
@@ -152,10 +178,11 @@ impl<'a> Plan<'a> {
             }
         }
         // A file "a" and a file "a/b" (or a dir "a") cannot both exist.
-        let needed_dirs = dirs
-            .iter()
-            .map(|d| d.as_slice())
-            .chain(dirs.iter().chain(&files).flat_map(|p| (1..p.len()).map(|n| &p[..n])));
+        let needed_dirs = dirs.iter().map(|d| d.as_slice()).chain(
+            dirs.iter()
+                .chain(&files)
+                .flat_map(|p| (1..p.len()).map(|n| &p[..n])),
+        );
         for dir in needed_dirs {
             if file_paths.contains(dir) {
                 return Err(FilesError::FileIsAlsoDirectory { path: join(dir) });
@@ -168,7 +195,10 @@ impl<'a> Plan<'a> {
 /// Splits a relative path into its components, refusing anything that could
 /// point outside the root or be read two ways.
 fn components(path: &Path) -> Result<Vec<&OsStr>, FilesError> {
-    let invalid = |reason| FilesError::InvalidPath { path: path.to_path_buf(), reason };
+    let invalid = |reason| FilesError::InvalidPath {
+        path: path.to_path_buf(),
+        reason,
+    };
     let bytes = path.as_os_str().as_bytes();
     if bytes.is_empty() {
         return Err(invalid("it is empty"));
@@ -182,7 +212,9 @@ fn components(path: &Path) -> Result<Vec<&OsStr>, FilesError> {
     bytes
         .split(|&b| b == b'/')
         .map(|part| match part {
-            b"" => Err(invalid("it has an empty component (`//` or a trailing `/`)")),
+            b"" => Err(invalid(
+                "it has an empty component (`//` or a trailing `/`)",
+            )),
             b".." => Err(invalid("it contains `..`")),
             b"." => Err(invalid("it contains `.`")),
             _ => Ok(OsStr::from_bytes(part)),
@@ -224,9 +256,14 @@ struct Pending {
 }
 
 enum Action {
-    Rename { temp: usize, outcome: Outcome },
+    Rename {
+        temp: usize,
+        outcome: Outcome,
+    },
     /// Unchanged; the open file if its mode or group needs fixing.
-    Keep { fix: Option<File> },
+    Keep {
+        fix: Option<File>,
+    },
 }
 
 struct Transaction<'r> {
@@ -238,7 +275,8 @@ struct Transaction<'r> {
     temps: Vec<Temp>,
 }
 
-const DIR_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+const DIR_FLAGS: libc::c_int =
+    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 
 /// Makes temp names unique within this process; O_EXCL and a retry handle
 /// other processes (in containers everyone is PID 1).
@@ -246,7 +284,10 @@ static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
 impl<'r> Transaction<'r> {
     fn open(root: &'r Path, modes: Modes) -> Result<Transaction<'r>, FilesError> {
-        let open_err = |source| FilesError::OpenDirectory { path: root.to_path_buf(), source };
+        let open_err = |source| FilesError::OpenDirectory {
+            path: root.to_path_buf(),
+            source,
+        };
         let c_root = CString::new(root.as_os_str().as_bytes())
             .map_err(|_| open_err(io::Error::from_raw_os_error(libc::EINVAL)))?;
         // The root itself is resolved normally: HOME may well be a symlink.
@@ -257,7 +298,11 @@ impl<'r> Transaction<'r> {
         Ok(Transaction {
             root,
             modes,
-            dirs: vec![Dir { file, rel: PathBuf::new(), created: None }],
+            dirs: vec![Dir {
+                file,
+                rel: PathBuf::new(),
+                created: None,
+            }],
             by_path,
             temps: Vec::new(),
         })
@@ -268,7 +313,11 @@ impl<'r> Transaction<'r> {
     }
 
     /// Steps 2 and 3: directories, comparisons, temporary files.
-    fn prepare(&mut self, plan: &Plan, files: &[FileSpec]) -> Result<(Vec<Pending>, Vec<usize>), FilesError> {
+    fn prepare(
+        &mut self,
+        plan: &Plan,
+        files: &[FileSpec],
+    ) -> Result<(Vec<Pending>, Vec<usize>), FilesError> {
         // Target directories: the extra ones and each file's parent. Those that
         // existed get their mode fixed at commit; the root is the caller's.
         let mut targets = BTreeSet::new();
@@ -278,7 +327,9 @@ impl<'r> Transaction<'r> {
         let mut file_dirs = Vec::with_capacity(plan.files.len());
         for parts in &plan.files {
             // `components` never returns an empty list, so there is a last one.
-            let Some((name, parent)) = parts.split_last() else { continue };
+            let Some((name, parent)) = parts.split_last() else {
+                continue;
+            };
             let dir = self.walk(parent)?;
             targets.insert(dir);
             file_dirs.push((dir, name));
@@ -286,7 +337,10 @@ impl<'r> Transaction<'r> {
         let mut dir_fixes = Vec::new();
         for &dir in &targets {
             let d = &self.dirs[dir];
-            if dir != 0 && d.created.is_none() && self.needs_fix(&d.file, self.modes.dir_mode(), &d.rel)? {
+            if dir != 0
+                && d.created.is_none()
+                && self.needs_fix(&d.file, self.modes.dir_mode(), &d.rel)?
+            {
                 dir_fixes.push(dir);
             }
         }
@@ -306,7 +360,12 @@ impl<'r> Transaction<'r> {
                     outcome: Outcome::Replaced,
                 },
             };
-            pending.push(Pending { rel, dir, name, action });
+            pending.push(Pending {
+                rel,
+                dir,
+                name,
+                action,
+            });
         }
         Ok((pending, dir_fixes))
     }
@@ -324,12 +383,24 @@ impl<'r> Transaction<'r> {
             let name = c_name(parts[n - 1]);
             let parent_fd = self.dirs[parent].file.as_raw_fd();
             let dir = match open_at(parent_fd, &name, DIR_FLAGS, 0) {
-                Ok(file) => Dir { file, rel: rel.clone(), created: None },
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.create_dir(parent, name, &rel)?,
+                Ok(file) => Dir {
+                    file,
+                    rel: rel.clone(),
+                    created: None,
+                },
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    self.create_dir(parent, name, &rel)?
+                }
                 Err(e) => return Err(self.dir_open_error(parent_fd, &name, &rel, e)),
             };
             self.dirs.push(dir);
             parent = self.dirs.len() - 1;
+            let dir = &self.dirs[parent];
+            if dir.created.is_some() {
+                // mkdirat applied the umask; the mode must not depend on it.
+                // Set only after the push, so a failure still removes the directory.
+                self.set_mode(&dir.file, self.modes.dir_mode(), &rel)?;
+            }
             self.by_path.insert(rel, parent);
         }
         Ok(parent)
@@ -338,7 +409,10 @@ impl<'r> Transaction<'r> {
     fn create_dir(&self, parent: usize, name: CString, rel: &Path) -> Result<Dir, FilesError> {
         let parent_fd = self.dirs[parent].file.as_raw_fd();
         let mode = self.modes.dir_mode();
-        let create_err = |source| FilesError::CreateDirectory { path: self.abs(rel), source };
+        let create_err = |source| FilesError::CreateDirectory {
+            path: self.abs(rel),
+            source,
+        };
         // SAFETY: parent_fd is an open directory owned by self.dirs; name is a
         // NUL-terminated string that outlives the call.
         let made = unsafe { libc::mkdirat(parent_fd, name.as_ptr(), mode as libc::mode_t) };
@@ -352,29 +426,51 @@ impl<'r> Transaction<'r> {
             }
             false
         };
-        let file = open_at(parent_fd, &name, DIR_FLAGS, 0).map_err(|e| self.dir_open_error(parent_fd, &name, rel, e))?;
+        let file = open_at(parent_fd, &name, DIR_FLAGS, 0)
+            .map_err(|e| self.dir_open_error(parent_fd, &name, rel, e))?;
         let created = created.then_some((parent, name));
-        let dir = Dir { file, rel: rel.to_path_buf(), created };
-        if dir.created.is_some() {
-            // mkdirat applied the umask; the mode must not depend on it.
-            self.set_mode(&dir.file, mode, rel)?;
-        }
-        Ok(dir)
+        Ok(Dir {
+            file,
+            rel: rel.to_path_buf(),
+            created,
+        })
     }
 
     /// O_NOFOLLOW|O_DIRECTORY says ELOOP for a symlink; name it plainly.
-    fn dir_open_error(&self, parent_fd: libc::c_int, name: &CStr, rel: &Path, e: io::Error) -> FilesError {
+    fn dir_open_error(
+        &self,
+        parent_fd: libc::c_int,
+        name: &CStr,
+        rel: &Path,
+        e: io::Error,
+    ) -> FilesError {
         if e.raw_os_error() == Some(libc::ELOOP) || is_symlink_at(parent_fd, name) {
-            FilesError::SymlinkedDirectory { path: self.abs(rel), root: self.root.to_path_buf() }
+            FilesError::SymlinkedDirectory {
+                path: self.abs(rel),
+                root: self.root.to_path_buf(),
+            }
         } else {
-            FilesError::OpenDirectory { path: self.abs(rel), source: e }
+            FilesError::OpenDirectory {
+                path: self.abs(rel),
+                source: e,
+            }
         }
     }
 
-    fn compare(&self, dir: usize, name: &CStr, rel: &Path, contents: &[u8]) -> Result<Existing, FilesError> {
-        let read_err = |source| FilesError::ReadExisting { path: self.abs(rel), source };
+    fn compare(
+        &self,
+        dir: usize,
+        name: &CStr,
+        rel: &Path,
+        contents: &[u8],
+    ) -> Result<Existing, FilesError> {
+        let read_err = |source| FilesError::ReadExisting {
+            path: self.abs(rel),
+            source,
+        };
         // O_NONBLOCK: a FIFO planted here must not hang the entrypoint.
-        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+        let flags =
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
         let mut file = match open_at(self.dirs[dir].file.as_raw_fd(), name, flags, 0) {
             Ok(file) => file,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Existing::Missing),
@@ -385,8 +481,15 @@ impl<'r> Transaction<'r> {
         let meta = file.metadata().map_err(read_err)?;
         let kind = meta.file_type();
         if !kind.is_file() {
-            let kind = if kind.is_dir() { "a directory" } else { "a special file" };
-            return Err(FilesError::NotARegularFile { path: self.abs(rel), kind });
+            let kind = if kind.is_dir() {
+                "a directory"
+            } else {
+                "a special file"
+            };
+            return Err(FilesError::NotARegularFile {
+                path: self.abs(rel),
+                kind,
+            });
         }
         // A hard link shares its inode with a file elsewhere: chmod on it would
         // reach that file too, so rewrite rather than keep.
@@ -398,39 +501,73 @@ impl<'r> Transaction<'r> {
         if old != contents {
             return Ok(Existing::Different);
         }
-        let fix = self.needs_fix(&file, self.modes.file_mode(), rel)?.then_some(file);
+        let fix = self
+            .needs_fix(&file, self.modes.file_mode(), rel)?
+            .then_some(file);
         Ok(Existing::Same { fix })
     }
 
     fn needs_fix(&self, file: &File, mode: u32, rel: &Path) -> Result<bool, FilesError> {
-        let meta = file.metadata().map_err(|source| FilesError::ReadExisting { path: self.abs(rel), source })?;
+        let meta = file.metadata().map_err(|source| FilesError::ReadExisting {
+            path: self.abs(rel),
+            source,
+        })?;
         let wrong_group = self.modes.group().is_some_and(|gid| meta.gid() != gid);
         Ok(meta.mode() & 0o7777 != mode || wrong_group)
     }
 
     /// Writes `contents` to a fresh temporary file beside the target, with the
     /// final mode from the start, and fsyncs it. Returns its index in temps.
-    fn write_temp(&mut self, dir: usize, name: &CStr, rel: &Path, contents: &[u8]) -> Result<usize, FilesError> {
+    fn write_temp(
+        &mut self,
+        dir: usize,
+        name: &CStr,
+        rel: &Path,
+        contents: &[u8],
+    ) -> Result<usize, FilesError> {
         let mode = self.modes.file_mode();
         let dir_fd = self.dirs[dir].file.as_raw_fd();
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        let flags =
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
         let mut attempts = 0;
         let (temp_name, mut file) = loop {
-            let temp_name = temp_name(name, std::process::id(), NEXT_TEMP.fetch_add(1, Ordering::Relaxed));
+            let temp_name = temp_name(
+                name,
+                std::process::id(),
+                NEXT_TEMP.fetch_add(1, Ordering::Relaxed),
+            );
             match open_at(dir_fd, &temp_name, flags, mode) {
                 Ok(file) => break (temp_name, file),
                 // Another process (another container's PID 1) picked this name.
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempts < 100 => attempts += 1,
                 Err(source) => {
-                    let temp = self.abs(&self.dirs[dir].rel.join(OsStr::from_bytes(temp_name.as_bytes())));
-                    return Err(FilesError::WriteTemporary { path: self.abs(rel), temp, source });
+                    let temp = self.abs(
+                        &self.dirs[dir]
+                            .rel
+                            .join(OsStr::from_bytes(temp_name.as_bytes())),
+                    );
+                    return Err(FilesError::WriteTemporary {
+                        path: self.abs(rel),
+                        temp,
+                        source,
+                    });
                 }
             }
         };
-        let temp_rel = self.dirs[dir].rel.join(OsStr::from_bytes(temp_name.as_bytes()));
+        let temp_rel = self.dirs[dir]
+            .rel
+            .join(OsStr::from_bytes(temp_name.as_bytes()));
         // Recorded before writing, so a failed write is still cleaned up.
-        self.temps.push(Temp { dir, name: temp_name, renamed: false });
-        let write_err = |source| FilesError::WriteTemporary { path: self.abs(rel), temp: self.abs(&temp_rel), source };
+        self.temps.push(Temp {
+            dir,
+            name: temp_name,
+            renamed: false,
+        });
+        let write_err = |source| FilesError::WriteTemporary {
+            path: self.abs(rel),
+            temp: self.abs(&temp_rel),
+            source,
+        };
         self.set_mode(&file, mode, &temp_rel)?;
         file.write_all(contents).map_err(write_err)?;
         file.sync_all().map_err(write_err)?;
@@ -440,18 +577,30 @@ impl<'r> Transaction<'r> {
     /// Sets the exact mode (and group 0 in group mode) on an open file or
     /// directory, whatever the umask was.
     fn set_mode(&self, file: &File, mode: u32, rel: &Path) -> Result<(), FilesError> {
-        let mode_err = |source| FilesError::SetMode { path: self.abs(rel), mode, source };
+        let mode_err = |source| FilesError::SetMode {
+            path: self.abs(rel),
+            mode,
+            source,
+        };
         if let Some(gid) = self.modes.group() {
             // Before chmod: a chown by a non-root user may clear mode bits.
             std::os::unix::fs::fchown(file, None, Some(gid)).map_err(mode_err)?;
         }
-        file.set_permissions(Permissions::from_mode(mode)).map_err(mode_err)
+        file.set_permissions(Permissions::from_mode(mode))
+            .map_err(mode_err)
     }
 
     /// Steps 4 to 6.
-    fn commit(&mut self, (pending, dir_fixes): (Vec<Pending>, Vec<usize>)) -> Result<Vec<(PathBuf, Outcome)>, FilesError> {
+    fn commit(
+        &mut self,
+        (pending, dir_fixes): (Vec<Pending>, Vec<usize>),
+    ) -> Result<Vec<(PathBuf, Outcome)>, FilesError> {
         for &dir in &dir_fixes {
-            self.set_mode(&self.dirs[dir].file, self.modes.dir_mode(), &self.dirs[dir].rel)?;
+            self.set_mode(
+                &self.dirs[dir].file,
+                self.modes.dir_mode(),
+                &self.dirs[dir].rel,
+            )?;
         }
         for p in &pending {
             if let Action::Keep { fix: Some(file) } = &p.action {
@@ -468,17 +617,29 @@ impl<'r> Transaction<'r> {
                 // are NUL-terminated strings that outlive the call.
                 let r = unsafe { libc::renameat(fd, temp_name.as_ptr(), fd, p.name.as_ptr()) };
                 if r != 0 {
-                    return Err(FilesError::Rename { path: self.abs(&p.rel), source: io::Error::last_os_error() });
+                    return Err(FilesError::Rename {
+                        path: self.abs(&p.rel),
+                        source: io::Error::last_os_error(),
+                    });
                 }
                 self.temps[temp].renamed = true;
                 touched.insert(p.dir);
             }
         }
 
-        touched.extend(self.dirs.iter().filter_map(|d| d.created.as_ref().map(|(parent, _)| *parent)));
+        touched.extend(
+            self.dirs
+                .iter()
+                .filter_map(|d| d.created.as_ref().map(|(parent, _)| *parent)),
+        );
         for &dir in &touched {
             let d = &self.dirs[dir];
-            d.file.sync_all().map_err(|source| FilesError::SyncDirectory { path: self.abs(&d.rel), source })?;
+            d.file
+                .sync_all()
+                .map_err(|source| FilesError::SyncDirectory {
+                    path: self.abs(&d.rel),
+                    source,
+                })?;
         }
 
         Ok(pending
@@ -493,19 +654,30 @@ impl<'r> Transaction<'r> {
             .collect())
     }
 
-    /// Removes every temporary file not yet renamed and every directory this
-    /// call created (deepest first; one that now holds a file stays). Errors
-    /// are ignored: the error being reported matters more.
+    /// Removes every temporary file not yet renamed and, if no rename happened
+    /// yet, every directory this call created (deepest first). Errors are
+    /// ignored: the error being reported matters more.
     fn roll_back(&mut self) {
+        let any_renamed = self.temps.iter().any(|t| t.renamed);
         for temp in self.temps.iter().filter(|t| !t.renamed) {
             // SAFETY: the directory fd is owned by self.dirs; the name is a
             // NUL-terminated string that outlives the call.
             unsafe { libc::unlinkat(self.dirs[temp.dir].file.as_raw_fd(), temp.name.as_ptr(), 0) };
         }
+        // Once part of the new set is in place, its directories belong to it.
+        if any_renamed {
+            return;
+        }
         for dir in self.dirs.iter().rev() {
             if let Some((parent, name)) = &dir.created {
                 // SAFETY: as above; AT_REMOVEDIR only removes an empty directory.
-                unsafe { libc::unlinkat(self.dirs[*parent].file.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) };
+                unsafe {
+                    libc::unlinkat(
+                        self.dirs[*parent].file.as_raw_fd(),
+                        name.as_ptr(),
+                        libc::AT_REMOVEDIR,
+                    )
+                };
             }
         }
     }
@@ -548,7 +720,14 @@ fn is_symlink_at(dir_fd: libc::c_int, name: &CStr) -> bool {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: dir_fd is an open directory, name is NUL-terminated, st points
     // to writable memory of the right size; it is read only on success.
-    let r = unsafe { libc::fstatat(dir_fd, name.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    let r = unsafe {
+        libc::fstatat(
+            dir_fd,
+            name.as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
     // SAFETY: fstatat returned 0, so it filled st.
     r == 0 && unsafe { st.assume_init() }.st_mode & libc::S_IFMT == libc::S_IFLNK
 }
@@ -558,18 +737,29 @@ mod tests {
     use super::*;
 
     fn file(path: &str) -> FileSpec {
-        FileSpec { path: path.into(), contents: b"x".to_vec() }
+        FileSpec {
+            path: path.into(),
+            contents: b"x".to_vec(),
+        }
     }
 
     fn check(dirs: &[&str], files: &[&str]) -> Result<(), String> {
         let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
         let files: Vec<FileSpec> = files.iter().map(|p| file(p)).collect();
-        Plan::validate(&dirs, &files).map(|_| ()).map_err(|e| e.to_string())
+        Plan::validate(&dirs, &files)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     #[test]
     fn accepts_plain_relative_paths() {
-        assert_eq!(check(&[".komodo/BEER", "data"], &[".komodo/komodo.conf", "a/b/c.conf", "x"]), Ok(()));
+        assert_eq!(
+            check(
+                &[".komodo/BEER", "data"],
+                &[".komodo/komodo.conf", "a/b/c.conf", "x"]
+            ),
+            Ok(())
+        );
     }
 
     #[test]
@@ -612,14 +802,20 @@ mod tests {
 
     #[test]
     fn rejects_the_same_file_twice() {
-        assert_eq!(check(&[], &["a/b", "c", "a/b"]), Err(r#"path "a/b" appears twice in the file set"#.into()));
+        assert_eq!(
+            check(&[], &["a/b", "c", "a/b"]),
+            Err(r#"path "a/b" appears twice in the file set"#.into())
+        );
     }
 
     #[test]
     fn rejects_a_file_that_must_also_be_a_directory() {
         assert_eq!(
             check(&[], &["a", "a/b"]),
-            Err(r#"path "a" is a file in the set but another path needs it to be a directory"#.into())
+            Err(
+                r#"path "a" is a file in the set but another path needs it to be a directory"#
+                    .into()
+            )
         );
         assert!(check(&["a/b"], &["a"]).is_err());
         assert!(check(&["a"], &["a"]).is_err());
@@ -628,14 +824,20 @@ mod tests {
     #[test]
     fn temp_names_are_hidden_unique_and_short_enough() {
         let name = c_name(OsStr::new("komodo.conf"));
-        assert_eq!(temp_name(&name, 1, 7).to_bytes(), b".komodo.conf.dokomodo-tmp.1.7");
+        assert_eq!(
+            temp_name(&name, 1, 7).to_bytes(),
+            b".komodo.conf.dokomodo-tmp.1.7"
+        );
         let long = c_name(OsStr::new(&"n".repeat(255)));
         assert!(temp_name(&long, u32::MAX, u64::MAX).to_bytes().len() <= 255);
     }
 
     #[test]
     fn debug_output_hides_contents() {
-        let spec = FileSpec { path: "a.conf".into(), contents: b"rpcpassword=hunter2".to_vec() };
+        let spec = FileSpec {
+            path: "a.conf".into(),
+            contents: b"rpcpassword=hunter2".to_vec(),
+        };
         let shown = format!("{spec:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("19 bytes"), "{shown}");
