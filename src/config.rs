@@ -470,7 +470,7 @@ impl Validator<'_> {
         let name = key.name.as_str();
         let field = format!("chains.{name}");
         if !is_name(name) {
-            return Err(self.err(key.pos, &field, format!("`{}` is not a valid chain name: {NAME_RULE}", printable(name))));
+            return Err(self.err(key.pos, "chains", format!("`{}` is not a valid chain name: {NAME_RULE}", printable(name))));
         }
         let entries = match &node.value {
             Value::Map(entries) => entries.as_slice(),
@@ -541,6 +541,7 @@ impl Validator<'_> {
             }
         }
         let _ = ac_name_pos;
+        acparams::check_combination(&params).map_err(|why| self.err(key.pos, &field, why))?;
         let derived = ports::derive(&ac_name, &params);
         for (which, v) in claimed {
             let f = format!("{field}.{which}");

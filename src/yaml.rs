@@ -102,6 +102,9 @@ fn clean_message(msg: &str) -> String {
         let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
         return format!("duplicate key `{key}`");
     }
+    if msg.starts_with("tabs disallowed") {
+        return "a tab indents this line; YAML indentation must be spaces".to_owned();
+    }
     if msg == "expected string scalar" {
         return "keys must be plain strings".to_owned();
     }
