@@ -415,7 +415,139 @@ fn creds(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     print(&format!("rpcuser={}\nrpcpassword={}\n", creds.rpcuser, creds.rpcpassword))
 }
 
+const RUN_USAGE: &str = "\
+Usage: dokomodo [--config PATH] run komodod --chain NAME [-- EXTRA...]
+       dokomodo [--config PATH] run iguana [-- EXTRA...]
+
+Renders the role's files exactly as `render` does (exit 78 and nothing started
+if the YAML or seed is wrong), then runs the daemon under dokomodo as PID 1:
+  komodod -ac_name=NAME -ac_...=... -addnode=SEED... [-pubkey=..] [-datadir=..] EXTRA
+  iguana notary EXTRA            (in its working directory)
+The binaries are `komodod` / `iguana` on PATH, or $DOKOMODO_KOMODOD / $DOKOMODO_IGUANA.
+Started as root with `user:` in the YAML or $DOKOMODO_USER, files are given to
+that user and the daemon runs as it. Init options come from the environment:
+DOKOMODO_GRACE (default 300 s for komodod, 30 s for iguana) and
+DOKOMODO_STOP_SIGNAL (default TERM); see docs/init.md.
+";
+
+/// iguana installs no signal handlers (SIGTERM ends it at once), so a long
+/// grace only delays a stop that failed for another reason.
+const IGUANA_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
-    let _ = (global, parser);
-    Err(Failure { status: exit::SOFTWARE, message: "run is not implemented yet".to_owned(), detail: None })
+    use crate::supervise::{self, Options, Spawn};
+    use crate::user;
+
+    let Some(args) = role_args(global, parser, RUN_USAGE, true)? else { return Ok(exit::OK) };
+    let config = global.load()?;
+    let chain = args.chain.as_deref().map(|name| find_chain(&config, name)).transpose()?;
+    let seed = load_seed()?;
+    let mut options = Options::from_env().map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?;
+    if args.role == Role::Iguana && env(supervise::GRACE_ENV).is_none_or(|v| v.is_empty()) {
+        options.grace = IGUANA_GRACE;
+    }
+
+    let spec = env(supervise::USER_ENV)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.to_string_lossy().into_owned())
+        .or_else(|| config.user.clone());
+    let target = match (&spec, user::is_root()) {
+        (Some(spec), true) => Some(user::resolve(spec).map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?),
+        (Some(spec), false) => {
+            info!("not started as root: running as the current user, not as `{spec}`");
+            None
+        }
+        (None, true) => {
+            warn!("running the daemon as root: set `user:` in the YAML or DOKOMODO_USER");
+            None
+        }
+        (None, false) => None,
+    };
+    let home = match (args.home, &target) {
+        (Some(home), _) => home_dir(Some(home))?,
+        (None, Some(target)) => target.home.clone(),
+        (None, None) => writable_home()?,
+    };
+
+    let plan = plan(&config, args.role, chain, &seed, &home);
+    let written = write_plan(&plan, &home)?;
+    for (path, outcome) in &written {
+        match outcome {
+            files::Outcome::Replaced => warn!("replaced {} (its content differed from what the YAML and seed give)", home.join(path).display()),
+            other => info!("{} {}", outcome_word(*other), home.join(path).display()),
+        }
+    }
+    if let Some(target) = &target {
+        for path in owned_paths(&plan) {
+            user::chown(&home.join(&path), target).map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?;
+        }
+    }
+    drop(seed);
+
+    let (program, mut argv, cwd) = match (args.role, chain) {
+        (Role::Komodod, Some(chain)) => (
+            daemon_path("DOKOMODO_KOMODOD", "komodod"),
+            render::komodod_args(&config, chain, &home),
+            home.clone(),
+        ),
+        _ => (
+            daemon_path("DOKOMODO_IGUANA", "iguana"),
+            vec![config.iguana.elected.clone()],
+            home.join(render::iguana_workdir(&config)),
+        ),
+    };
+    let mut args_os: Vec<OsString> = argv.drain(..).map(OsString::from).collect();
+    args_os.extend(args.extra);
+    let env = daemon_env(&home);
+    Ok(supervise::supervise(&options, Spawn { program, args: args_os, env, cwd: Some(cwd), user: target }))
+}
+
+/// The daemon's environment: dokomodo's own, without any secret, with HOME
+/// set to where its files were rendered.
+fn daemon_env(home: &Path) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| k != "HOME" && !secret::ENV_VARS.iter().any(|s| k == s))
+        .collect();
+    env.push(("HOME".into(), home.as_os_str().to_owned()));
+    env
+}
+
+fn daemon_path(var: &str, default: &str) -> OsString {
+    env(var).filter(|v| !v.is_empty()).unwrap_or_else(|| default.into())
+}
+
+/// Every directory and file of the plan, with their parents below HOME:
+/// what the daemon's user must own.
+fn owned_paths(plan: &Plan) -> Vec<PathBuf> {
+    let mut paths = std::collections::BTreeSet::new();
+    for path in plan.dirs.iter().chain(plan.files.iter().map(|f| &f.path)) {
+        for ancestor in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+            paths.insert(ancestor.to_path_buf());
+        }
+    }
+    paths.into_iter().collect()
+}
+
+/// HOME for a non-root process: $HOME when it is a writable directory (the
+/// images set HOME to a group-0 writable volume), else /tmp, with a warning
+/// that nothing will persist (OpenShift's random uid with HOME=/).
+fn writable_home() -> Result<PathBuf> {
+    let home = home_dir(None)?;
+    if is_writable_dir(&home) {
+        return Ok(home);
+    }
+    let fallback = PathBuf::from("/tmp");
+    warn!(
+        "HOME ({}) is not a writable directory; rendering into {} instead, which does not persist",
+        home.display(),
+        fallback.display()
+    );
+    Ok(fallback)
+}
+
+fn is_writable_dir(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: c_path is a valid NUL-terminated string; access(2) only reads it.
+    path.is_dir() && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
 }

@@ -69,6 +69,33 @@ pub fn iguana(config: &Config, seed: &Seed, home: &Path) -> Plan {
     plan
 }
 
+/// komodod's command line for a chain, after the program name: its identity
+/// (`-ac_name` and every `-ac_*`, which komodod reads before its conf), its
+/// seeds, the notary pubkey, and `-datadir`/`-port` only where komodod's
+/// defaults would be wrong. KMD gets no `-ac_*`.
+pub fn komodod_args(config: &Config, chain: &Chain, home: &Path) -> Vec<String> {
+    let mut args = Vec::new();
+    if !chain.is_kmd() {
+        args.push(format!("-ac_name={}", chain.ac_name));
+        for (name, value) in &chain.params {
+            args.push(format!("-{name}={value}"));
+        }
+    }
+    for seed in &chain.addnode {
+        args.push(format!("-addnode={seed}"));
+    }
+    if let Some(pubkey) = &config.pubkey {
+        args.push(format!("-pubkey={pubkey}"));
+    }
+    if chain.needs_datadir_flag() {
+        args.push(format!("-datadir={}", home.join(chain.data_dir()).display()));
+    }
+    if let Some(port) = chain.p2p_override {
+        args.push(format!("-port={port}"));
+    }
+    args
+}
+
 /// A chain's conf: strict `key=value` lines, no spaces, no comments (komodod
 /// and iguana match keys as substrings and komodod keeps spaces before `=`).
 /// Never `daemon=1`: komodod would fork away from the init.
@@ -269,6 +296,29 @@ mod tests {
         let kmd = addcoin(c.chain("KMD").unwrap(), Path::new("/home/iguana"));
         assert!(kmd.contains("\"conf\":\"komodo.conf\",\"path\":\"home/iguana/.komodo\""));
         assert!(kmd.contains("\"netmagic\":\"f9eee48d\""), "{kmd}");
+    }
+
+    #[test]
+    fn komodod_command_lines() {
+        let c = config("rpc: {allow: [10.0.0.0/8]}\naddnode: [1.2.3.4]\npubkey: 02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9\nchains:\n  KMD: {}\n  GLEEC_OLD:\n    ac_name: GLEEC\n    datadir: GLEEC_OLD\n    ac_supply: 210000000\n    ac_staked: 100\n    ac_public: 1\n    p2p_port_override: 30000\n");
+        let home = Path::new("/home/komodo");
+        assert_eq!(
+            komodod_args(&c, &c.chains[0], home),
+            ["-addnode=1.2.3.4", "-pubkey=02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9"]
+        );
+        assert_eq!(
+            komodod_args(&c, &c.chains[1], home),
+            [
+                "-ac_name=GLEEC",
+                "-ac_public=1",
+                "-ac_staked=100",
+                "-ac_supply=210000000",
+                "-addnode=1.2.3.4",
+                "-pubkey=02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9",
+                "-datadir=/home/komodo/.komodo/GLEEC_OLD",
+                "-port=30000",
+            ]
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub const FILE_VAR: &str = "DOKOMODO_SEED_FILE";
 pub const VALUE_VAR: &str = "DOKOMODO_SEED";
 pub const DEFAULT_FILE: &str = "/run/secrets/dokomodo_seed";
 
+/// Variables that hold or point at a secret: never passed to a daemon.
+pub const ENV_VARS: &[&str] = &[FILE_VAR, VALUE_VAR, "DOKOMODO_WALLET_PASSPHRASE", "DOKOMODO_WALLET_PASSPHRASE_FILE"];
+
 /// Fewer bytes than this is a guessable seed.
 pub const MIN_LEN: usize = 16;
 /// A seed is a passphrase or a random string, not a document.
