@@ -1,12 +1,553 @@
 //! The command line: parses arguments and wires the modules together.
+//! Data flows one way: config -> plan -> files -> exec.
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use lexopt::prelude::*;
+
+use crate::config::{self, Chain, Config};
+use crate::exit;
+use crate::files;
+use crate::render::{self, Plan};
+use crate::secret::{self, Seed};
+
+pub const CONFIG_VAR: &str = "DOKOMODO_CONFIG";
+pub const CHAIN_VAR: &str = "DOKOMODO_CHAIN";
+
+const USAGE: &str = "\
+dokomodo: Komodo notary containers from one YAML and one secret
+
+Usage: dokomodo [--config PATH] COMMAND [ARGS]
+
+Commands:
+  check                          validate the YAML (and the seed secret when present)
+  ports [--json] [NAME...]       the ports komodod derives for each chain (no secret needed)
+  render komodod --chain NAME    write a chain's conf files under --home (default $HOME)
+  render iguana                  write every chain's conf and addcoin JSON for iguana
+  creds NAME                     print a chain's rpcuser and rpcpassword
+  run komodod --chain NAME [-- EXTRA...]
+                                 render, then run komodod under dokomodo as PID 1
+  run iguana [-- EXTRA...]       render, then run iguana under dokomodo as PID 1
+  init [OPTIONS] [--] CMD [ARGS...]
+                                 run any command under dokomodo as PID 1
+
+Global options:
+  --config PATH    the notary YAML (else $DOKOMODO_CONFIG, else /etc/dokomodo/notary.yaml)
+  -h, --help       this help; `dokomodo COMMAND --help` for a command's
+  -V, --version    the version
+
+The seed secret is read from $DOKOMODO_SEED_FILE, else $DOKOMODO_SEED, else
+/run/secrets/dokomodo_seed. Exit status: 0 ok, 64 usage, 74 I/O, 78 config or
+secret error; see the README for the rest.
+";
+
+/// A failure, with the exit status it maps to. Messages are one line; a
+/// config error may carry a snippet of the YAML to show under it.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: u8,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure { status: exit::USAGE, message: message.into(), detail: Some("try `dokomodo --help`".to_owned()) }
+    }
+    fn config(err: config::ConfigError) -> Failure {
+        Failure { status: exit::CONFIG, detail: err.snippet(), message: err.to_string() }
+    }
+    fn secret(err: secret::SecretError) -> Failure {
+        Failure { status: exit::CONFIG, message: err.to_string(), detail: None }
+    }
+    fn files(err: files::FilesError) -> Failure {
+        Failure { status: exit::IO, message: err.to_string(), detail: None }
+    }
+}
+
+impl From<lexopt::Error> for Failure {
+    fn from(err: lexopt::Error) -> Failure {
+        Failure::usage(err.to_string())
+    }
+}
+
+type Result<T, E = Failure> = std::result::Result<T, E>;
+
+/// Options every command takes.
+struct Global {
+    config: Option<PathBuf>,
+}
+
+impl Global {
+    fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .or_else(|| env(CONFIG_VAR).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH))
+    }
+    fn load(&self) -> Result<Config> {
+        config::load(&self.config_path()).map_err(Failure::config)
+    }
+}
+
+fn env(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+fn load_seed() -> Result<Seed> {
+    secret::load(&env).map_err(Failure::secret)
+}
 
 pub fn main() -> u8 {
-    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    if args.first().map(|a| a == "init").unwrap_or(false) {
-        args.remove(0);
-        return crate::supervise::init_command(args);
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    match dispatch(args) {
+        Ok(status) => status,
+        Err(failure) => {
+            crate::error!("{}", failure.message);
+            if let Some(detail) = failure.detail {
+                eprintln!("{detail}");
+            }
+            failure.status
+        }
     }
-    crate::exit::USAGE
+}
+
+fn dispatch(args: Vec<OsString>) -> Result<u8> {
+    let mut global = Global { config: None };
+    let mut parser = lexopt::Parser::from_args(args.clone());
+    let command = loop {
+        match parser.next()? {
+            Some(Long("config")) => global.config = Some(parser.value()?.into()),
+            Some(Short('h') | Long("help")) => return print(USAGE),
+            Some(Short('V') | Long("version")) => {
+                return print(&format!("dokomodo {}\n", env!("CARGO_PKG_VERSION")));
+            }
+            Some(Value(command)) => break command.string()?,
+            Some(other) => return Err(other.unexpected().into()),
+            None => return Err(Failure::usage("no command given")),
+        }
+    };
+    match command.as_str() {
+        // `init` takes the rest of the command line verbatim: its options,
+        // then the command, which may itself look like options.
+        "init" => {
+            let at = args.iter().position(|a| a == "init").unwrap_or(0);
+            Ok(crate::supervise::init_command(args[at + 1..].to_vec()))
+        }
+        "check" => check(&global, &mut parser),
+        "ports" => ports(&global, &mut parser),
+        "render" => render(&mut global, &mut parser),
+        "creds" => creds(&mut global, &mut parser),
+        "run" => run(&mut global, &mut parser),
+        "help" => print(USAGE),
+        other => Err(Failure::usage(format!("unknown command `{other}`"))),
+    }
+}
+
+fn print(text: &str) -> Result<u8> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`dokomodo ports | head -1`) is not an error worth a status.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    Ok(exit::OK)
+}
+
+const CHECK_USAGE: &str = "\
+Usage: dokomodo [--config PATH] check
+
+Validates the YAML and, when a seed secret is configured or mounted, the
+secret. Prints each chain with its ports. Exit 0 when valid, 78 otherwise.
+";
+
+fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
+    no_more_args(parser, CHECK_USAGE)?;
+    let config = global.load()?;
+    let mut out = format!("{}: {} chain(s), valid\n", config.path.display(), config.chains.len());
+    out.push_str(&chain_table(&config, &config.chains.iter().collect::<Vec<_>>(), true));
+    if secret::present(&env) {
+        let seed = load_seed()?;
+        let _ = writeln!(out, "{}: valid", seed.source);
+    } else {
+        let _ = writeln!(out, "seed secret: not present (render and run will need it)");
+    }
+    print(&out)
+}
+
+fn no_more_args(parser: &mut lexopt::Parser, usage: &str) -> Result<()> {
+    match parser.next()? {
+        None => Ok(()),
+        Some(Short('h') | Long("help")) => {
+            let _ = print(usage);
+            Err(Failure { status: exit::OK, message: String::new(), detail: None })
+        }
+        Some(other) => Err(other.unexpected().into()),
+    }
+}
+
+const PORTS_USAGE: &str = "\
+Usage: dokomodo [--config PATH] ports [--json] [NAME...]
+
+The ports komodod derives for each chain (or the named ones): name, ac_name,
+p2p port, rpc port and magic (komodod's signed 32-bit value). Needs no secret.
+  --json    a JSON array of {name, ac_name, p2p_port, rpc_port, magic}
+";
+
+fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
+    let mut json = false;
+    let mut names = Vec::new();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("json") => json = true,
+            Long("config") => return Err(Failure::usage("--config goes before the command")),
+            Short('h') | Long("help") => return print(PORTS_USAGE),
+            Value(name) => names.push(name.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let config = global.load()?;
+    let chains = select(&config, &names)?;
+    if json {
+        let mut out = String::from("[");
+        for (i, chain) in chains.iter().enumerate() {
+            out.push_str(if i == 0 { "\n  {" } else { ",\n  {" });
+            out.push_str("\"name\":");
+            render::json_string(&mut out, &chain.name);
+            out.push_str(",\"ac_name\":");
+            render::json_string(&mut out, &chain.ac_name);
+            let _ = write!(
+                out,
+                ",\"p2p_port\":{},\"rpc_port\":{},\"magic\":{}}}",
+                chain.p2p_port(),
+                chain.rpc_port(),
+                chain.derived.magic as i32
+            );
+        }
+        out.push_str(if chains.is_empty() { "]\n" } else { "\n]\n" });
+        print(&out)
+    } else {
+        print(&chain_table(&config, &chains, false))
+    }
+}
+
+fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Chain>> {
+    if names.is_empty() {
+        return Ok(config.chains.iter().collect());
+    }
+    names.iter().map(|name| find_chain(config, name)).collect()
+}
+
+fn find_chain<'c>(config: &'c Config, name: &str) -> Result<&'c Chain> {
+    config.chain(name).ok_or_else(|| Failure {
+        status: exit::CONFIG,
+        message: format!(
+            "{}: no chain `{name}` (the YAML has: {})",
+            config.path.display(),
+            config.chain_names().join(", ")
+        ),
+        detail: None,
+    })
+}
+
+fn chain_table(config: &Config, chains: &[&Chain], with_host: bool) -> String {
+    let _ = config;
+    let name_w = chains.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
+    let ac_w = chains.iter().map(|c| c.ac_name.len()).max().unwrap_or(7).max(7);
+    let mut out = format!("{:name_w$}  {:ac_w$}  {:>5}  {:>5}  {:>11}", "NAME", "AC_NAME", "P2P", "RPC", "MAGIC");
+    if with_host {
+        out.push_str("  HOST");
+    }
+    out.push('\n');
+    for chain in chains {
+        let _ = write!(
+            out,
+            "{:name_w$}  {:ac_w$}  {:>5}  {:>5}  {:>11}",
+            chain.name,
+            chain.ac_name,
+            chain.p2p_port(),
+            chain.rpc_port(),
+            chain.derived.magic as i32
+        );
+        if with_host {
+            let _ = write!(out, "  {}", chain.host);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `komodod` or `iguana`, the two roles a container plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Komodod,
+    Iguana,
+}
+
+const RENDER_USAGE: &str = "\
+Usage: dokomodo [--config PATH] render komodod --chain NAME [--home DIR]
+       dokomodo [--config PATH] render iguana [--home DIR]
+
+Writes the files the role needs under DIR (default $HOME), atomically, and
+lists them. The chain can also come from $DOKOMODO_CHAIN.
+";
+
+/// What `render` and `run` share: the role, the chain, HOME, extra args.
+struct RoleArgs {
+    role: Role,
+    chain: Option<String>,
+    home: Option<PathBuf>,
+    extra: Vec<OsString>,
+}
+
+fn role_args(global: &mut Global, parser: &mut lexopt::Parser, usage: &str, allow_extra: bool) -> Result<Option<RoleArgs>> {
+    let mut role = None;
+    let mut chain = None;
+    let mut home = None;
+    let mut extra = Vec::new();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => {
+                let _ = print(usage);
+                return Ok(None);
+            }
+            Long("chain") => chain = Some(parser.value()?.string()?),
+            Long("home") => home = Some(PathBuf::from(parser.value()?)),
+            Long("config") => global.config = Some(parser.value()?.into()),
+            Value(v) if role.is_none() => {
+                role = Some(match v.to_str() {
+                    Some("komodod") => Role::Komodod,
+                    Some("iguana") => Role::Iguana,
+                    _ => return Err(Failure::usage(format!("unknown role `{}`; expected komodod or iguana", v.to_string_lossy()))),
+                })
+            }
+            Value(v) if allow_extra => {
+                extra.push(v);
+                extra.extend(parser.raw_args()?);
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let Some(role) = role else { return Err(Failure::usage("expected a role: komodod or iguana")) };
+    if role == Role::Komodod && chain.is_none() {
+        chain = env(CHAIN_VAR).filter(|v| !v.is_empty()).map(|v| v.to_string_lossy().into_owned());
+        if chain.is_none() {
+            return Err(Failure::usage(format!("the komodod role needs --chain NAME (or ${CHAIN_VAR})")));
+        }
+    }
+    Ok(Some(RoleArgs { role, chain, home, extra }))
+}
+
+fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
+    let Some(args) = role_args(global, parser, RENDER_USAGE, false)? else { return Ok(exit::OK) };
+    let config = global.load()?;
+    let chain = args.chain.as_deref().map(|name| find_chain(&config, name)).transpose()?;
+    let seed = load_seed()?;
+    let home = home_dir(args.home)?;
+    let written = write_plan(&plan(&config, args.role, chain, &seed, &home), &home)?;
+    let mut out = String::new();
+    for (path, outcome) in written {
+        let _ = writeln!(out, "{:9} {}", outcome_word(outcome), home.join(path).display());
+    }
+    print(&out)
+}
+
+fn plan(config: &Config, role: Role, chain: Option<&Chain>, seed: &Seed, home: &Path) -> Plan {
+    match (role, chain) {
+        (Role::Komodod, Some(chain)) => render::komodod(config, chain, seed),
+        _ => render::iguana(config, seed, home),
+    }
+}
+
+/// HOME as komodod sees it: `--home`, else $HOME, else `/` (komodod's rule),
+/// made absolute because iguana's addcoin JSON names paths from `/`.
+fn home_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    let home = explicit
+        .or_else(|| env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/"));
+    if home.is_absolute() {
+        return Ok(home);
+    }
+    std::env::current_dir()
+        .map(|cwd| cwd.join(home))
+        .map_err(|e| Failure { status: exit::IO, message: format!("cannot resolve HOME: {}", crate::describe_io(&e)), detail: None })
+}
+
+fn write_plan(plan: &Plan, home: &Path) -> Result<Vec<(PathBuf, files::Outcome)>> {
+    let specs: Vec<files::FileSpec> = plan
+        .files
+        .iter()
+        .map(|f| files::FileSpec { path: f.path.clone(), contents: f.contents.as_bytes().to_vec() })
+        .collect();
+    files::write_set(home, &plan.dirs, &specs, files::Modes::for_current_process()).map_err(Failure::files)
+}
+
+fn outcome_word(outcome: files::Outcome) -> &'static str {
+    match outcome {
+        files::Outcome::Created => "created",
+        files::Outcome::Replaced => "replaced",
+        files::Outcome::Unchanged => "unchanged",
+    }
+}
+
+const CREDS_USAGE: &str = "\
+Usage: dokomodo [--config PATH] creds NAME
+
+Prints the chain's rpcuser= and rpcpassword= lines, derived from the seed
+secret, for an operator's komodo-cli or curl. The password is a secret.
+";
+
+fn creds(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
+    let mut name = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return print(CREDS_USAGE),
+            Long("config") => global.config = Some(parser.value()?.into()),
+            Value(v) if name.is_none() => name = Some(v.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let Some(name) = name else { return Err(Failure::usage("creds needs a chain NAME")) };
+    let config = global.load()?;
+    let chain = find_chain(&config, &name)?;
+    let seed = load_seed()?;
+    let creds = crate::creds::for_chain(&seed, chain);
+    print(&format!("rpcuser={}\nrpcpassword={}\n", creds.rpcuser, creds.rpcpassword))
+}
+
+const RUN_USAGE: &str = "\
+Usage: dokomodo [--config PATH] run komodod --chain NAME [-- EXTRA...]
+       dokomodo [--config PATH] run iguana [-- EXTRA...]
+
+Renders the role's files exactly as `render` does (exit 78 and nothing started
+if the YAML or seed is wrong), then runs the daemon under dokomodo as PID 1:
+  komodod -ac_name=NAME -ac_...=... -addnode=SEED... [-pubkey=..] [-datadir=..] EXTRA
+  iguana notary EXTRA            (in its working directory)
+The binaries are `komodod` / `iguana` on PATH, or $DOKOMODO_KOMODOD / $DOKOMODO_IGUANA.
+Started as root with `user:` in the YAML or $DOKOMODO_USER, files are given to
+that user and the daemon runs as it. Init options come from the environment:
+DOKOMODO_GRACE (default 300 s for komodod, 30 s for iguana) and
+DOKOMODO_STOP_SIGNAL (default TERM); see docs/init.md.
+";
+
+/// iguana installs no signal handlers (SIGTERM ends it at once), so a long
+/// grace only delays a stop that failed for another reason.
+const IGUANA_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
+    use crate::supervise::{self, Options, Spawn};
+    use crate::user;
+
+    let Some(args) = role_args(global, parser, RUN_USAGE, true)? else { return Ok(exit::OK) };
+    let config = global.load()?;
+    let chain = args.chain.as_deref().map(|name| find_chain(&config, name)).transpose()?;
+    let seed = load_seed()?;
+    let mut options = Options::from_env().map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?;
+    if args.role == Role::Iguana && env(supervise::GRACE_ENV).is_none_or(|v| v.is_empty()) {
+        options.grace = IGUANA_GRACE;
+    }
+
+    let spec = env(supervise::USER_ENV)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.to_string_lossy().into_owned())
+        .or_else(|| config.user.clone());
+    let target = match (&spec, user::is_root()) {
+        (Some(spec), true) => Some(user::resolve(spec).map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?),
+        (Some(spec), false) => {
+            info!("not started as root: running as the current user, not as `{spec}`");
+            None
+        }
+        (None, true) => {
+            warn!("running the daemon as root: set `user:` in the YAML or DOKOMODO_USER");
+            None
+        }
+        (None, false) => None,
+    };
+    let home = match (args.home, &target) {
+        (Some(home), _) => home_dir(Some(home))?,
+        (None, Some(target)) => target.home.clone(),
+        (None, None) => writable_home()?,
+    };
+
+    let plan = plan(&config, args.role, chain, &seed, &home);
+    let written = write_plan(&plan, &home)?;
+    for (path, outcome) in &written {
+        match outcome {
+            files::Outcome::Replaced => warn!("replaced {} (its content differed from what the YAML and seed give)", home.join(path).display()),
+            other => info!("{} {}", outcome_word(*other), home.join(path).display()),
+        }
+    }
+    if let Some(target) = &target {
+        for path in owned_paths(&plan) {
+            user::chown(&home.join(&path), target).map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?;
+        }
+    }
+    drop(seed);
+
+    let (program, mut argv, cwd) = match (args.role, chain) {
+        (Role::Komodod, Some(chain)) => (
+            daemon_path("DOKOMODO_KOMODOD", "komodod"),
+            render::komodod_args(&config, chain, &home),
+            home.clone(),
+        ),
+        _ => (
+            daemon_path("DOKOMODO_IGUANA", "iguana"),
+            vec![config.iguana.elected.clone()],
+            home.join(render::iguana_workdir(&config)),
+        ),
+    };
+    let mut args_os: Vec<OsString> = argv.drain(..).map(OsString::from).collect();
+    args_os.extend(args.extra);
+    let env = daemon_env(&home);
+    Ok(supervise::supervise(&options, Spawn { program, args: args_os, env, cwd: Some(cwd), user: target }))
+}
+
+/// The daemon's environment: dokomodo's own, without any secret, with HOME
+/// set to where its files were rendered.
+fn daemon_env(home: &Path) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| k != "HOME" && !secret::ENV_VARS.iter().any(|s| k == s))
+        .collect();
+    env.push(("HOME".into(), home.as_os_str().to_owned()));
+    env
+}
+
+fn daemon_path(var: &str, default: &str) -> OsString {
+    env(var).filter(|v| !v.is_empty()).unwrap_or_else(|| default.into())
+}
+
+/// Every directory and file of the plan, with their parents below HOME:
+/// what the daemon's user must own.
+fn owned_paths(plan: &Plan) -> Vec<PathBuf> {
+    let mut paths = std::collections::BTreeSet::new();
+    for path in plan.dirs.iter().chain(plan.files.iter().map(|f| &f.path)) {
+        for ancestor in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+            paths.insert(ancestor.to_path_buf());
+        }
+    }
+    paths.into_iter().collect()
+}
+
+/// HOME for a non-root process: $HOME when it is a writable directory (the
+/// images set HOME to a group-0 writable volume), else /tmp, with a warning
+/// that nothing will persist (OpenShift's random uid with HOME=/).
+fn writable_home() -> Result<PathBuf> {
+    let home = home_dir(None)?;
+    if is_writable_dir(&home) {
+        return Ok(home);
+    }
+    let fallback = PathBuf::from("/tmp");
+    warn!(
+        "HOME ({}) is not a writable directory; rendering into {} instead, which does not persist",
+        home.display(),
+        fallback.display()
+    );
+    Ok(fallback)
+}
+
+fn is_writable_dir(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: c_path is a valid NUL-terminated string; access(2) only reads it.
+    path.is_dir() && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
 }

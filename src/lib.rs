@@ -10,6 +10,22 @@ pub mod log;
 pub mod acparams;
 pub mod cli;
 pub mod exit;
+pub mod files;
 pub mod ports;
 pub mod supervise;
 pub mod user;
+pub mod config;
+pub mod creds;
+pub mod secret;
+pub mod yaml;
+
+/// An I/O error as a person reads it: "No such file or directory", without
+/// Rust's "(os error 2)" suffix.
+pub fn describe_io(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+pub mod render;

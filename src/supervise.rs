@@ -1,39 +1,239 @@
 //! The init: runs one daemon as PID 1 (or as a subreaper), forwards signals,
 //! reaps zombies, stops gracefully, passes on the exit status.
-//! (skeleton: to be filled in)
+//!
+//! The shape is tini's: take over the signals, spawn, then loop taking one
+//! signal at a time (SIGCHLD means reap, TERM/INT mean stop, anything else is
+//! forwarded) until the main child has been reaped; then stop whatever it
+//! left behind and exit with its status. docs/init.md is the user's side.
+
+mod command;
+mod reap;
+mod signals;
+mod spawn;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use libc::pid_t;
+
+pub use command::{GRACE_ENV, OptionError, STOP_SIGNAL_ENV, USER_ENV, init_command};
+use signals::{Signals, Wait};
+
+/// Long enough for komodod to flush its coin database cache on a busy chain;
+/// the orchestrator's own timeout must be longer (docs/init.md).
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(300);
 
 /// How the init behaves; every field also has an environment variable.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// How long the daemon (and, after it, its leftovers) may take to stop
+    /// before SIGKILL.
     pub grace: Duration,
     /// The signal sent to the daemon when the init is asked to stop (SIGTERM).
     pub stop_signal: i32,
 }
 
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            grace: DEFAULT_GRACE,
+            stop_signal: libc::SIGTERM,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults, overridden by `DOKOMODO_GRACE` and `DOKOMODO_STOP_SIGNAL`
+    /// (for `run`, which has no init flags).
+    pub fn from_env() -> Result<Options, OptionError> {
+        command::options_from(None, None, &|k| std::env::var_os(k))
+    }
+}
+
 /// What to start.
 #[derive(Clone, Debug)]
 pub struct Spawn {
+    /// Searched in the child's PATH (from `env`) when it has no slash.
     pub program: OsString,
+    /// The arguments after argv[0] (which is `program`).
     pub args: Vec<OsString>,
     /// The child's whole environment (nothing else is inherited).
     pub env: Vec<(OsString, OsString)>,
     pub cwd: Option<PathBuf>,
+    /// Applied only when the init runs as root; otherwise the child runs as
+    /// the init's own user.
     pub user: Option<crate::user::Target>,
 }
 
-/// Starts the child and supervises it until it has been reaped; returns the
-/// init's exit status.
-pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
-    let _ = (opts, spawn);
-    crate::exit::SOFTWARE
+/// Where a requested stop stands.
+#[derive(Clone, Copy)]
+enum Stop {
+    NotAsked,
+    /// The stop signal was sent; SIGKILL at the deadline (None: the grace
+    /// is too long to represent, i.e. never).
+    Asked { deadline: Option<Instant> },
+    Killed,
 }
 
-/// `dokomodo init [OPTIONS] [--] CMD [ARGS...]`; `args` are those after `init`.
-pub fn init_command(args: Vec<OsString>) -> u8 {
-    let _ = args;
-    crate::exit::SOFTWARE
+/// Starts the child and supervises it until it has been reaped; returns the
+/// init's exit status. Call it last, from a single-threaded process: it
+/// blocks signals for the rest of the process's life.
+pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
+    let signals = match Signals::take_over() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot block signals: {e}");
+            return crate::exit::SOFTWARE;
+        }
+    };
+    become_subreaper();
+    spawn::keep_inherited_fds_from_child();
+
+    let program = spawn.program.to_string_lossy().into_owned();
+    let child = match spawn::start(&spawn, &signals) {
+        Ok(pid) => pid,
+        Err(e) => {
+            error!("{e}");
+            return e.exit_code();
+        }
+    };
+    info!(
+        "started `{program}` (pid {child}); on SIGTERM: {}, SIGKILL after {}",
+        signals::name(opts.stop_signal),
+        seconds(opts.grace)
+    );
+
+    let mut stop = Stop::NotAsked;
+    let ended = loop {
+        let deadline = match stop {
+            Stop::Asked { deadline } => deadline,
+            _ => None,
+        };
+        let received = match signals.wait(deadline) {
+            Wait::Signal(received) => received,
+            Wait::TimedOut => {
+                warn!(
+                    "`{program}` still running {} after the stop signal: sending SIGKILL",
+                    seconds(opts.grace)
+                );
+                reap::signal_child(child, libc::SIGKILL);
+                stop = Stop::Killed;
+                continue;
+            }
+        };
+        match received.signo {
+            libc::SIGCHLD => {
+                if let Some(ended) = reap::reap(child).main {
+                    break ended;
+                }
+            }
+            libc::SIGTERM | libc::SIGINT => {
+                stop = on_stop_request(stop, received.signo, child, &program, opts);
+            }
+            // Sent by the terminal to a background init: meant for the init,
+            // and blocked so they cannot stop it.
+            libc::SIGTTIN | libc::SIGTTOU => {}
+            _ if received.from_self => {}
+            sig => reap::signal_child(child, sig),
+        }
+    };
+
+    let deadline = match stop {
+        Stop::NotAsked => Instant::now().checked_add(opts.grace),
+        Stop::Asked { deadline } => deadline,
+        Stop::Killed => Some(Instant::now()),
+    };
+    stop_leftovers(&signals, child, deadline, opts.grace);
+
+    let code = ended.exit_code();
+    match ended {
+        reap::Ended::Exited(status) => info!("`{program}` exited with status {status}"),
+        reap::Ended::Signaled(sig) => {
+            info!("`{program}` was killed by {}: exit status {code}", signals::name(sig))
+        }
+    }
+    code
+}
+
+/// TERM (translated to the stop signal) or INT (as is) starts the grace
+/// period; a second one during it means "now".
+fn on_stop_request(stop: Stop, sig: i32, child: pid_t, program: &str, opts: &Options) -> Stop {
+    match stop {
+        Stop::NotAsked => {
+            let sent = if sig == libc::SIGTERM { opts.stop_signal } else { sig };
+            info!(
+                "received {}: sending {} to `{program}`, SIGKILL after {}",
+                signals::name(sig),
+                signals::name(sent),
+                seconds(opts.grace)
+            );
+            reap::signal_child(child, sent);
+            Stop::Asked {
+                deadline: Instant::now().checked_add(opts.grace),
+            }
+        }
+        Stop::Asked { .. } => {
+            warn!("received {} again: sending SIGKILL to `{program}`", signals::name(sig));
+            reap::signal_child(child, libc::SIGKILL);
+            Stop::Killed
+        }
+        Stop::Killed => Stop::Killed,
+    }
+}
+
+/// After the main child: TERM to whatever is left (its group, re-parented
+/// orphans), KILL at the deadline or on a second TERM/INT, and reap them all
+/// so the init never exits with children it has not waited for.
+fn stop_leftovers(signals: &Signals, child: pid_t, deadline: Option<Instant>, grace: Duration) {
+    if reap::reap(child).none_left {
+        return;
+    }
+    let already_due = deadline.is_some_and(|d| d <= Instant::now());
+    if !already_due {
+        info!("stopping leftover processes: SIGTERM, SIGKILL after {}", seconds(grace));
+        reap::signal_leftovers(child, libc::SIGTERM);
+        loop {
+            match signals.wait(deadline) {
+                Wait::TimedOut => break,
+                Wait::Signal(r) if r.signo == libc::SIGCHLD => {
+                    if reap::reap(child).none_left {
+                        return;
+                    }
+                }
+                Wait::Signal(r) if r.signo == libc::SIGTERM || r.signo == libc::SIGINT => break,
+                // The daemon is gone: nothing to forward to.
+                Wait::Signal(_) => {}
+            }
+        }
+        warn!("leftover processes still running: sending SIGKILL");
+    }
+    loop {
+        reap::signal_leftovers(child, libc::SIGKILL);
+        if reap::reap(child).none_left {
+            return;
+        }
+        // Killed processes go quickly; the timeout catches orphans of
+        // orphans re-parented to the init after the last round.
+        signals.wait(Instant::now().checked_add(Duration::from_secs(1)));
+    }
+}
+
+fn become_subreaper() {
+    if std::process::id() == 1 {
+        return;
+    }
+    // Orphans of the daemon are re-parented to the init instead of to the
+    // real PID 1, so the init can reap them and stop them at the end.
+    // SAFETY: prctl with integer arguments has no memory effects.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        warn!(
+            "cannot become a child subreaper ({}): orphans will not be reaped by dokomodo",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
 }

@@ -1,0 +1,888 @@
+//! The shared YAML, the operator's single source of truth: its model and its
+//! validation. Every error names the file, the line and column, and the field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::acparams::{self, Kind};
+use crate::ports::{self, Ports};
+use crate::yaml::{self, Key, Node, Pos, Value};
+
+/// Where the YAML is read from when neither `--config` nor `DOKOMODO_CONFIG` is given.
+pub const DEFAULT_PATH: &str = "/etc/dokomodo/notary.yaml";
+
+/// A 60-chain YAML is about 10 KiB; anything this large is a mistake.
+pub const MAX_SIZE: u64 = 4 << 20;
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it was read from, as given.
+    pub path: PathBuf,
+    /// The notary pubkey, passed as `-pubkey=` to every komodod.
+    pub pubkey: Option<String>,
+    /// Who may call a daemon's RPC from outside its container.
+    pub rpc_allow: Vec<String>,
+    /// The user the daemons run as when dokomodo starts as root.
+    pub user: Option<String>,
+    pub iguana: Iguana,
+    /// In the order the YAML lists them.
+    pub chains: Vec<Chain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iguana {
+    /// iguana's first argument: `notary` (the elected file) or `3rd_party`.
+    pub elected: String,
+    /// iguana's working directory (DB/, tmp/, confs/); relative to HOME unless absolute.
+    pub workdir: String,
+}
+
+impl Default for Iguana {
+    fn default() -> Self {
+        Iguana { elected: "notary".to_owned(), workdir: "iguana".to_owned() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// The key under `chains:`.
+    pub name: String,
+    /// komodod's `-ac_name`; `KMD` for Komodo itself.
+    pub ac_name: String,
+    /// The directory under `~/.komodo`; `None` for KMD, whose data is `~/.komodo` itself.
+    pub datadir: Option<String>,
+    /// Every `-ac_*` parameter but `ac_name`, as written after `-ac_x=`.
+    pub params: BTreeMap<String, String>,
+    /// Seed nodes: the chain's own, then the top-level ones, without repeats.
+    pub addnode: Vec<String>,
+    /// Where other containers reach this chain's RPC.
+    pub host: String,
+    /// As komodod derives them from the command line.
+    pub derived: Ports,
+    /// `p2p_port_override`: passed as `-port=`.
+    pub p2p_override: Option<u16>,
+    /// `rpc_port_override`: written as `rpcport=`.
+    pub rpc_override: Option<u16>,
+}
+
+impl Chain {
+    pub fn is_kmd(&self) -> bool {
+        self.datadir.is_none()
+    }
+    pub fn p2p_port(&self) -> u16 {
+        self.p2p_override.unwrap_or(self.derived.p2p)
+    }
+    pub fn rpc_port(&self) -> u16 {
+        self.rpc_override.unwrap_or(self.derived.rpc)
+    }
+    /// The data directory, relative to HOME.
+    pub fn data_dir(&self) -> PathBuf {
+        match &self.datadir {
+            None => PathBuf::from(".komodo"),
+            Some(dir) => Path::new(".komodo").join(dir),
+        }
+    }
+    /// The conf file komodod reads, relative to HOME.
+    pub fn conf_path(&self) -> PathBuf {
+        match &self.datadir {
+            None => PathBuf::from(".komodo/komodo.conf"),
+            Some(_) => self.data_dir().join(format!("{}.conf", self.ac_name)),
+        }
+    }
+    /// Whether komodod finds this data directory without `-datadir`.
+    pub fn needs_datadir_flag(&self) -> bool {
+        self.datadir.as_deref().is_some_and(|d| d != self.ac_name)
+    }
+    /// Whether other containers call this chain's RPC (so it must listen beyond loopback).
+    pub fn is_remote(&self) -> bool {
+        !is_loopback(&self.host)
+    }
+}
+
+impl Config {
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+    pub fn chain_names(&self) -> Vec<&str> {
+        self.chains.iter().map(|c| c.name.as_str()).collect()
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// A configuration error: what is wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// Where in the file, when the error is about its content.
+    pub pos: Option<Pos>,
+    /// The dotted path of the field, `chains.PIZZA.ac_supply`.
+    pub field: Option<String>,
+    pub message: String,
+    /// The offending line of the file, to show under the message.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(pos) = self.pos.filter(|p| p.line > 0) {
+            write!(f, ":{}:{}", pos.line, pos.column)?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    fn file(file: &Path, message: String) -> ConfigError {
+        ConfigError {
+            file: file.to_owned(),
+            pos: None,
+            field: None,
+            message,
+            source_line: None,
+        }
+    }
+
+    /// The offending line with a caret under the column, as a compiler shows it.
+    pub fn snippet(&self) -> Option<String> {
+        let line = self.source_line.as_ref()?;
+        let pos = self.pos?;
+        let number = pos.line.to_string();
+        let pad = " ".repeat(number.len());
+        // The caret goes under the column in characters; tabs are kept so the
+        // caret lines up in a terminal.
+        let lead: String = line
+            .chars()
+            .take(pos.column.saturating_sub(1) as usize)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        Some(format!("{pad} |\n{number} | {line}\n{pad} | {lead}^"))
+    }
+}
+
+/// Reads and validates the YAML at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = read_text(path)?;
+    parse(path, &text)
+}
+
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    let io_err = |e: std::io::Error| ConfigError::file(path, format!("cannot read the config: {}", crate::describe_io(&e)));
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if meta.is_dir() {
+        return Err(ConfigError::file(path, "is a directory, not a YAML file".to_owned()));
+    }
+    if !meta.is_file() {
+        return Err(ConfigError::file(path, "is not a regular file".to_owned()));
+    }
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SIZE + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    if bytes.len() as u64 > MAX_SIZE {
+        return Err(ConfigError::file(
+            path,
+            format!("is larger than {} MiB; this is not a notary YAML", MAX_SIZE >> 20),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+        ConfigError {
+            file: path.to_owned(),
+            pos: Some(Pos { line, column }),
+            field: None,
+            message: "the file is not UTF-8 text".to_owned(),
+            source_line: None,
+        }
+    })
+}
+
+/// Validates YAML text; `path` is only used in messages.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let cx = Cx { file: path, text };
+    let root = yaml::parse(text).map_err(|e| cx.err(e.pos, None, e.message))?;
+    Validator { cx }.config(&root)
+}
+
+/// What an error needs to point at the YAML.
+struct Cx<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Cx<'_> {
+    fn err(&self, pos: Pos, field: Option<&str>, message: String) -> ConfigError {
+        let source_line = (pos.line > 0)
+            .then(|| self.text.lines().nth(pos.line as usize - 1))
+            .flatten()
+            .map(str::to_owned);
+        ConfigError {
+            file: self.file.to_owned(),
+            pos: Some(pos),
+            field: field.map(str::to_owned),
+            message,
+            source_line,
+        }
+    }
+}
+
+type Result<T, E = ConfigError> = std::result::Result<T, E>;
+
+const TOP_KEYS: &[&str] = &["pubkey", "addnode", "rpc", "user", "iguana", "chains"];
+const RPC_KEYS: &[&str] = &["allow"];
+const IGUANA_KEYS: &[&str] = &["elected", "workdir"];
+const CHAIN_KEYS: &[&str] = &[
+    "ac_name",
+    "datadir",
+    "addnode",
+    "host",
+    "p2p_port",
+    "rpc_port",
+    "p2p_port_override",
+    "rpc_port_override",
+];
+
+struct Validator<'a> {
+    cx: Cx<'a>,
+}
+
+impl Validator<'_> {
+    fn err(&self, pos: Pos, field: &str, message: impl Into<String>) -> ConfigError {
+        self.cx.err(pos, Some(field), message.into())
+    }
+
+    fn config(&self, root: &Node) -> Result<Config> {
+        let entries = match &root.value {
+            Value::Map(entries) => entries,
+            Value::Null => {
+                return Err(self.cx.err(
+                    Pos { line: 1, column: 1 },
+                    None,
+                    "the file is empty; expected a mapping with a `chains:` key".to_owned(),
+                ));
+            }
+            other => {
+                return Err(self.cx.err(
+                    root.pos,
+                    None,
+                    format!("expected a mapping with a `chains:` key, found {}", other.kind()),
+                ));
+            }
+        };
+        let mut pubkey = None;
+        let mut addnode = Vec::new();
+        let mut rpc_allow = Vec::new();
+        let mut user = None;
+        let mut iguana = Iguana::default();
+        let mut chains_node = None;
+        for (key, node) in entries {
+            match key.name.as_str() {
+                "pubkey" => pubkey = Some(self.pubkey(node)?),
+                "addnode" => addnode = self.seeds(node, "addnode")?,
+                "rpc" => rpc_allow = self.rpc(node)?,
+                "user" => user = Some(self.user(node)?),
+                "iguana" => iguana = self.iguana(node)?,
+                "chains" => chains_node = Some((key, node)),
+                // Extension keys hold anchors for `<<` merges, as in compose files.
+                name if name.starts_with("x-") => {}
+                _ => return Err(self.unknown_key(key, "", TOP_KEYS)),
+            }
+        }
+        let Some((chains_key, chains_node)) = chains_node else {
+            return Err(self.cx.err(
+                Pos { line: 1, column: 1 },
+                None,
+                "no `chains:` key; the YAML must list at least one chain".to_owned(),
+            ));
+        };
+        let chains = self.chains(chains_key, chains_node, &addnode)?;
+        let config = Config { path: self.cx.file.to_owned(), pubkey, rpc_allow, user, iguana, chains };
+        self.cross_checks(&config, chains_node)?;
+        Ok(config)
+    }
+
+    fn unknown_key(&self, key: &Key, parent: &str, known: &[&str]) -> ConfigError {
+        let field = join(parent, &key.name);
+        let mut message = format!("unknown key `{}`", key.name);
+        if let Some(near) = suggest(&key.name, known) {
+            message.push_str(&format!(" (did you mean `{near}`?)"));
+        }
+        self.err(key.pos, &field, message)
+    }
+
+    fn map<'n>(&self, node: &'n Node, field: &str) -> Result<&'n [(Key, Node)]> {
+        match &node.value {
+            Value::Map(entries) => Ok(entries),
+            Value::Null => Ok(&[]),
+            other => Err(self.err(node.pos, field, format!("expected a mapping, found {}", other.kind()))),
+        }
+    }
+
+    fn string<'n>(&self, node: &'n Node, field: &str, what: &str) -> Result<&'n str> {
+        match &node.value {
+            Value::Str(s) => Ok(s),
+            other => Err(self.err(node.pos, field, format!("expected {what}, found {}", other.kind()))),
+        }
+    }
+
+    fn list<'n>(&self, node: &'n Node, field: &str, what: &str) -> Result<&'n [Node]> {
+        match &node.value {
+            Value::Seq(items) => Ok(items),
+            other => Err(self.err(
+                node.pos,
+                field,
+                format!("expected a list of {what}, found {}", other.kind()),
+            )),
+        }
+    }
+
+    fn pubkey(&self, node: &Node) -> Result<String> {
+        let what = "a notary pubkey (66 hex characters starting with 02 or 03)";
+        let s = self.string(node, "pubkey", what)?;
+        let param = acparams::lookup("ac_pubkey");
+        match param.map(|p| acparams::check(p, s)) {
+            Some(Ok(())) if s.len() == 66 => Ok(s.to_owned()),
+            _ => Err(self.err(node.pos, "pubkey", format!("expected {what}"))),
+        }
+    }
+
+    fn user(&self, node: &Node) -> Result<String> {
+        let what = "a user name, uid, or uid:gid";
+        let s = match &node.value {
+            Value::Int(i) => i.to_string(),
+            _ => self.string(node, "user", what)?.to_owned(),
+        };
+        if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(self.err(node.pos, "user", format!("expected {what}")));
+        }
+        Ok(s)
+    }
+
+    fn seeds(&self, node: &Node, field: &str) -> Result<Vec<String>> {
+        let what = "seed nodes (IP addresses or host names, optionally with :port)";
+        let mut seeds = Vec::new();
+        for (i, item) in self.list(node, field, what)?.iter().enumerate() {
+            let item_field = format!("{field}[{i}]");
+            let s = self.string(item, &item_field, "an IP address or host name")?;
+            if !is_seed(s) {
+                return Err(self.err(
+                    item.pos,
+                    &item_field,
+                    format!("`{}` is not an IP address or host name (with an optional :port)", printable(s)),
+                ));
+            }
+            seeds.push(s.to_owned());
+        }
+        Ok(seeds)
+    }
+
+    fn rpc(&self, node: &Node) -> Result<Vec<String>> {
+        let mut allow = Vec::new();
+        for (key, value) in self.map(node, "rpc")? {
+            match key.name.as_str() {
+                "allow" => {
+                    let what = "addresses or networks (172.20.0.0/16)";
+                    for (i, item) in self.list(value, "rpc.allow", what)?.iter().enumerate() {
+                        let field = format!("rpc.allow[{i}]");
+                        let s = self.string(item, &field, "an address or network")?;
+                        if !is_allow(s) {
+                            return Err(self.err(
+                                item.pos,
+                                &field,
+                                format!(
+                                    "`{}` is not an IP address or network (like 172.20.0.0/16)",
+                                    printable(s)
+                                ),
+                            ));
+                        }
+                        allow.push(s.to_owned());
+                    }
+                }
+                _ => return Err(self.unknown_key(key, "rpc", RPC_KEYS)),
+            }
+        }
+        Ok(allow)
+    }
+
+    fn iguana(&self, node: &Node) -> Result<Iguana> {
+        let mut iguana = Iguana::default();
+        for (key, value) in self.map(node, "iguana")? {
+            match key.name.as_str() {
+                "elected" => {
+                    let what = "iguana's elected-file name (`notary`, `3rd_party`)";
+                    let s = self.string(value, "iguana.elected", what)?;
+                    if !is_name(s) {
+                        return Err(self.err(value.pos, "iguana.elected", format!("expected {what}")));
+                    }
+                    iguana.elected = s.to_owned();
+                }
+                "workdir" => {
+                    let what = "a directory (relative to HOME, or absolute)";
+                    let s = self.string(value, "iguana.workdir", what)?;
+                    if !is_safe_path(s) {
+                        return Err(self.err(
+                            value.pos,
+                            "iguana.workdir",
+                            format!("expected {what} without `..`, whitespace or control characters"),
+                        ));
+                    }
+                    iguana.workdir = s.to_owned();
+                }
+                _ => return Err(self.unknown_key(key, "iguana", IGUANA_KEYS)),
+            }
+        }
+        Ok(iguana)
+    }
+
+    fn chains(&self, key: &Key, node: &Node, default_seeds: &[String]) -> Result<Vec<Chain>> {
+        let entries = match &node.value {
+            Value::Map(entries) if !entries.is_empty() => entries,
+            Value::Map(_) | Value::Null => {
+                return Err(self.err(key.pos, "chains", "lists no chain; name at least one (KMD: {})"));
+            }
+            other => {
+                return Err(self.err(
+                    node.pos,
+                    "chains",
+                    format!("expected a mapping of chain names, found {}", other.kind()),
+                ));
+            }
+        };
+        entries
+            .iter()
+            .map(|(key, node)| self.chain(key, node, default_seeds))
+            .collect()
+    }
+
+    fn chain(&self, key: &Key, node: &Node, default_seeds: &[String]) -> Result<Chain> {
+        let name = key.name.as_str();
+        let field = format!("chains.{name}");
+        if !is_name(name) {
+            return Err(self.err(key.pos, "chains", format!("`{}` is not a valid chain name: {NAME_RULE}", printable(name))));
+        }
+        let entries = match &node.value {
+            Value::Map(entries) => entries.as_slice(),
+            Value::Null => &[],
+            other => {
+                return Err(self.err(
+                    node.pos,
+                    &field,
+                    format!("expected the chain's parameters as a mapping (`{name}: {{}}` for none), found {}", other.kind()),
+                ));
+            }
+        };
+        let mut ac_name = (name.to_owned(), key.pos);
+        let mut datadir: Option<(String, Pos)> = None;
+        let mut own_seeds = Vec::new();
+        let mut host = None;
+        let mut params = BTreeMap::new();
+        let mut claimed: Vec<(&str, &Node)> = Vec::new();
+        let mut overrides: [Option<u16>; 2] = [None, None];
+        for (k, v) in entries {
+            let f = format!("{field}.{}", k.name);
+            match k.name.as_str() {
+                "ac_name" => {
+                    let s = self.string(v, &f, "a chain name")?;
+                    if !is_name(s) {
+                        return Err(self.err(v.pos, &f, format!("`{}` is not a valid -ac_name: {NAME_RULE}", printable(s))));
+                    }
+                    ac_name = (s.to_owned(), v.pos);
+                }
+                "datadir" => {
+                    let s = self.string(v, &f, "a directory name under ~/.komodo")?;
+                    if !is_name(s) {
+                        return Err(self.err(
+                            v.pos,
+                            &f,
+                            format!("`{}` is not a directory name under ~/.komodo: {NAME_RULE}", printable(s)),
+                        ));
+                    }
+                    datadir = Some((s.to_owned(), v.pos));
+                }
+                "addnode" => own_seeds = self.seeds(v, &f)?,
+                "host" => {
+                    let s = self.string(v, &f, "a host name or IP address")?;
+                    if !is_host(s) {
+                        return Err(self.err(v.pos, &f, format!("`{}` is not a host name or IP address", printable(s))));
+                    }
+                    host = Some(s.to_owned());
+                }
+                "p2p_port" | "rpc_port" => claimed.push((k.name.as_str(), v)),
+                "p2p_port_override" => overrides[0] = Some(self.port(v, &f)?),
+                "rpc_port_override" => overrides[1] = Some(self.port(v, &f)?),
+                other => match acparams::lookup(other) {
+                    Some(param) => {
+                        params.insert(other.to_owned(), self.ac_value(param, v, &f)?);
+                    }
+                    None => return Err(self.unknown_chain_key(k, &field)),
+                },
+            }
+        }
+        let (ac_name, ac_name_pos) = ac_name;
+        let is_kmd = ac_name == "KMD";
+        if is_kmd {
+            if let Some(param) = params.keys().next() {
+                return Err(self.err(key.pos, &field, format!("KMD takes no -ac_* parameters, but `{param}` is set")));
+            }
+            if let Some((_, pos)) = &datadir {
+                return Err(self.err(*pos, &format!("{field}.datadir"), "KMD's data directory is ~/.komodo itself; remove `datadir`"));
+            }
+        }
+        let _ = ac_name_pos;
+        acparams::check_combination(&params).map_err(|why| self.err(key.pos, &field, why))?;
+        let derived = ports::derive(&ac_name, &params);
+        for (which, v) in claimed {
+            let f = format!("{field}.{which}");
+            let claimed = self.port(v, &f)?;
+            let (derived_port, override_key) = match which {
+                "p2p_port" => (overrides[0].unwrap_or(derived.p2p), "p2p_port_override"),
+                _ => (overrides[1].unwrap_or(derived.rpc), "rpc_port_override"),
+            };
+            if claimed != derived_port {
+                return Err(self.err(
+                    v.pos,
+                    &f,
+                    format!(
+                        "is {claimed}, but komodod derives {derived_port} from this chain's parameters \
+                         (a typo in an -ac_* value makes a different chain); if this chain really \
+                         listens elsewhere, write `{override_key}: {claimed}`"
+                    ),
+                ));
+            }
+        }
+        let mut addnode = own_seeds;
+        for seed in default_seeds {
+            if !addnode.contains(seed) {
+                addnode.push(seed.clone());
+            }
+        }
+        Ok(Chain {
+            name: name.to_owned(),
+            datadir: if is_kmd { None } else { Some(datadir.map(|d| d.0).unwrap_or_else(|| ac_name.clone())) },
+            ac_name,
+            params,
+            addnode,
+            host: host.unwrap_or_else(|| name.to_ascii_lowercase()),
+            derived,
+            p2p_override: overrides[0],
+            rpc_override: overrides[1],
+        })
+    }
+
+    fn unknown_chain_key(&self, key: &Key, parent: &str) -> ConfigError {
+        let known: Vec<&str> = CHAIN_KEYS.iter().copied().chain(acparams::PARAMS.iter().map(|p| p.name)).collect();
+        let mut err = self.unknown_key(key, parent, &known);
+        if key.name.starts_with("ac_") && suggest(&key.name, &known).is_none() {
+            err.message.push_str(": komodod does not know this -ac_* parameter and would silently ignore it");
+        }
+        err
+    }
+
+    fn port(&self, node: &Node, field: &str) -> Result<u16> {
+        match &node.value {
+            Value::Int(i) if (1..=65535).contains(i) => Ok(*i as u16),
+            Value::Int(i) => Err(self.err(node.pos, field, format!("{i} is not a port (1-65535)"))),
+            other => Err(self.err(node.pos, field, format!("expected a port number, found {}", other.kind()))),
+        }
+    }
+
+    /// Turns a YAML value into the text komodod reads after `-ac_x=`.
+    fn ac_value(&self, param: &acparams::Param, node: &Node, field: &str) -> Result<String> {
+        let scalar = |node: &Node| -> Result<String> {
+            match &node.value {
+                Value::Int(i) => Ok(i.to_string()),
+                Value::Str(s) => Ok(s.clone()),
+                Value::Bool(b) => Err(self.err(
+                    node.pos,
+                    field,
+                    format!("expected {}, found a boolean (write {}, not {b})", expectation(param.kind), u8::from(*b)),
+                )),
+                Value::Float(_) => Err(self.err(
+                    node.pos,
+                    field,
+                    format!("expected {}, found a floating-point number (write the integer in full, e.g. 100000000, not 1e8)", expectation(param.kind)),
+                )),
+                other => Err(self.err(node.pos, field, format!("expected {}, found {}", expectation(param.kind), other.kind()))),
+            }
+        };
+        let text = match (&node.value, param.kind) {
+            (Value::Seq(items), Kind::IntList) => {
+                if items.is_empty() {
+                    return Err(self.err(node.pos, field, "is an empty list; remove the key or give at least one value"));
+                }
+                let parts = items.iter().map(scalar).collect::<Result<Vec<_>>>()?;
+                parts.join(",")
+            }
+            (Value::Seq(_), _) => {
+                return Err(self.err(node.pos, field, format!("expected {}, found a list", expectation(param.kind))));
+            }
+            _ => scalar(node)?,
+        };
+        acparams::check(param, &text).map_err(|expected| {
+            self.err(node.pos, field, format!("`{}` is not valid: expected {expected}", printable(&text)))
+        })?;
+        Ok(text)
+    }
+
+    fn cross_checks(&self, config: &Config, chains_node: &Node) -> Result<()> {
+        let Value::Map(entries) = &chains_node.value else { return Ok(()) };
+        let key_of = |name: &str| entries.iter().find(|(k, _)| k.name == name).map(|(k, _)| k.pos).unwrap_or_default();
+        let mut ports: BTreeMap<u16, (&str, &str)> = BTreeMap::new();
+        let mut dirs: BTreeMap<PathBuf, &str> = BTreeMap::new();
+        for chain in &config.chains {
+            let field = format!("chains.{}", chain.name);
+            for (port, kind) in [(chain.p2p_port(), "p2p"), (chain.rpc_port(), "rpc")] {
+                if let Some((other, other_kind)) = ports.insert(port, (chain.name.as_str(), kind)) {
+                    return Err(self.err(
+                        key_of(&chain.name),
+                        &field,
+                        format!(
+                            "its {kind} port {port} is also chain {other}'s {other_kind} port; \
+                             two chains cannot share a port (same -ac_* parameters make the same chain)"
+                        ),
+                    ));
+                }
+            }
+            if let Some(other) = dirs.insert(chain.data_dir(), &chain.name) {
+                return Err(self.err(
+                    key_of(&chain.name),
+                    &field,
+                    format!(
+                        "its data directory ~/{} is also chain {other}'s; give one of them its own `datadir`",
+                        chain.data_dir().display()
+                    ),
+                ));
+            }
+            if chain.is_remote() && config.rpc_allow.is_empty() {
+                return Err(self.err(
+                    key_of(&chain.name),
+                    &field,
+                    format!(
+                        "iguana reaches this chain at host `{}`, but `rpc.allow` is empty, so komodod would \
+                         refuse every caller but 127.0.0.1; list iguana's network under `rpc.allow`, \
+                         or set `host: 127.0.0.1` if the chain runs beside iguana",
+                        chain.host
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+const NAME_RULE: &str = "use letters, digits, `_`, `-` and `.`, starting with a letter or digit, at most 64 characters";
+
+/// Chain names, ac_names and datadirs: what komodod accepts as a symbol, and
+/// nothing that could leave ~/.komodo (no `/`, no `..`, no leading `.`).
+pub fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && s.len() <= 64
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn is_host(s: &str) -> bool {
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        })
+}
+
+fn is_seed(s: &str) -> bool {
+    if s.parse::<std::net::SocketAddr>().is_ok() || is_host(s) {
+        return true;
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) => is_host(host) && port.parse::<u16>().is_ok_and(|p| p > 0),
+        None => false,
+    }
+}
+
+/// komodod's rpcallowip: an address, address/prefix or address/netmask.
+fn is_allow(s: &str) -> bool {
+    let (addr, mask) = match s.split_once('/') {
+        Some((a, m)) => (a, Some(m)),
+        None => (s, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else { return false };
+    match mask {
+        None => true,
+        Some(m) => {
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            m.parse::<u8>().is_ok_and(|p| p <= max) || (ip.is_ipv4() && m.parse::<std::net::Ipv4Addr>().is_ok())
+        }
+    }
+}
+
+fn is_safe_path(s: &str) -> bool {
+    !s.is_empty()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !Path::new(s).components().any(|c| matches!(c, std::path::Component::ParentDir))
+}
+
+fn expectation(kind: Kind) -> &'static str {
+    match kind {
+        Kind::IntList => "an integer or a list of integers",
+        Kind::Int => "an integer",
+        _ => "a string",
+    }
+}
+
+/// Shows a user's value in a message without letting control characters
+/// mangle the terminal.
+fn printable(s: &str) -> String {
+    s.chars().flat_map(char::escape_debug).collect::<String>()
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() { key.to_owned() } else { format!("{parent}.{key}") }
+}
+
+/// The closest known key, if it is close enough to be a typo.
+fn suggest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
+    let (best, distance) = known
+        .iter()
+        .map(|k| (*k, edit_distance(unknown, k)))
+        .min_by_key(|(_, d)| *d)?;
+    let limit = (unknown.chars().count() / 3).clamp(2, 3);
+    (distance <= limit).then_some(best)
+}
+
+/// Levenshtein distance, with a transposition counted as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        rows[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config> {
+        parse(Path::new("notary.yaml"), text)
+    }
+
+    fn error(text: &str) -> String {
+        load(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn suggests_close_keys_only() {
+        assert_eq!(suggest("ac_suply", &["ac_supply", "ac_staked"]), Some("ac_supply"));
+        assert_eq!(suggest("chian", TOP_KEYS), Some("chains"));
+        assert_eq!(suggest("zzzzzz", TOP_KEYS), None);
+        assert_eq!(edit_distance("ac_sapling", "ac_saplnig"), 1);
+    }
+
+    #[test]
+    fn names_that_leave_the_data_directory_are_refused() {
+        for bad in ["..", "../x", "a/b", "", ".hidden", "a b", "a\0b", "-x", &"A".repeat(65)] {
+            assert!(!is_name(bad), "{bad:?}");
+        }
+        for good in ["KMD", "GLEEC_OLD", "VOTE2021", "k64", "A.B-C"] {
+            assert!(is_name(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn chains_keep_yaml_order_and_defaults() {
+        let c = load("rpc: {allow: [10.0.0.0/8]}\naddnode: [1.2.3.4]\nchains:\n  PIZZA:\n    ac_supply: 100000000\n    addnode: [5.6.7.8, 1.2.3.4]\n  KMD: {}\n").unwrap();
+        assert_eq!(c.chain_names(), ["PIZZA", "KMD"]);
+        let pizza = &c.chains[0];
+        assert_eq!(pizza.ac_name, "PIZZA");
+        assert_eq!(pizza.datadir.as_deref(), Some("PIZZA"));
+        assert_eq!(pizza.host, "pizza");
+        assert_eq!(pizza.addnode, ["5.6.7.8", "1.2.3.4"]);
+        assert_eq!(pizza.conf_path(), Path::new(".komodo/PIZZA/PIZZA.conf"));
+        let kmd = &c.chains[1];
+        assert!(kmd.is_kmd());
+        assert_eq!(kmd.conf_path(), Path::new(".komodo/komodo.conf"));
+        assert_eq!(kmd.addnode, ["1.2.3.4"]);
+    }
+
+    #[test]
+    fn list_values_become_komodod_comma_lists() {
+        let c = load("chains:\n  X:\n    host: 127.0.0.1\n    ac_reward: [100, 200]\n    ac_end: \"1,2\"\n").unwrap();
+        assert_eq!(c.chains[0].params["ac_reward"], "100,200");
+        assert_eq!(c.chains[0].params["ac_end"], "1,2");
+    }
+
+    #[test]
+    fn shared_ac_name_with_its_own_datadir() {
+        let c = load("rpc: {allow: [10.0.0.0/8]}\nchains:\n  GLEEC:\n    ac_supply: 210000000\n    ac_public: 1\n    ac_staked: 100\n  GLEEC_OLD:\n    ac_name: GLEEC\n    datadir: GLEEC_OLD\n    ac_supply: 200000000\n").unwrap();
+        let old = &c.chains[1];
+        assert_eq!(old.conf_path(), Path::new(".komodo/GLEEC_OLD/GLEEC.conf"));
+        assert!(old.needs_datadir_flag());
+        assert!(!c.chains[0].needs_datadir_flag());
+    }
+
+    #[test]
+    fn remote_host_needs_rpc_allow() {
+        assert!(error("chains:\n  BEER: {ac_supply: 100000000}\n").contains("`rpc.allow` is empty"));
+    }
+
+    #[test]
+    fn kmd_takes_no_ac_parameters() {
+        assert_eq!(
+            error("chains:\n  KMD:\n    ac_supply: 5\n"),
+            "notary.yaml:2:3: chains.KMD: KMD takes no -ac_* parameters, but `ac_supply` is set"
+        );
+    }
+
+    #[test]
+    fn x_keys_hold_anchors() {
+        let c = load("x-seeds: &s [1.2.3.4]\nchains:\n  KMD:\n    host: 127.0.0.1\n    addnode: *s\n").unwrap();
+        assert_eq!(c.chains[0].addnode, ["1.2.3.4"]);
+    }
+
+    #[test]
+    fn snippet_points_at_the_column() {
+        let err = load("chains:\n  KMD:\n    hots: x\n").unwrap_err();
+        assert_eq!(err.snippet().unwrap(), "  |\n3 |     hots: x\n  |     ^");
+    }
+
+    #[test]
+    fn allow_and_seed_syntax() {
+        assert!(is_allow("172.20.0.0/16") && is_allow("10.0.0.1") && is_allow("10.0.0.0/255.0.0.0") && is_allow("fd00::/8"));
+        assert!(!is_allow("10.0.0.0/33") && !is_allow("anything") && !is_allow("10.0.0.0/"));
+        assert!(is_seed("78.47.196.146") && is_seed("seed.example.org:7770") && is_seed("[::1]:7770"));
+        assert!(!is_seed("1.2.3.4 #x") && !is_seed("a=b") && !is_seed(""));
+    }
+}

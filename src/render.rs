@@ -1,0 +1,328 @@
+//! What each role needs on disk, as data: a pure function of (config, seed,
+//! role, home). Nothing here touches the disk; `files` writes the result.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Chain, Config};
+use crate::creds::{self, Credentials};
+use crate::ports;
+use crate::secret::Seed;
+
+/// KMD's RPC port, which every assetchain reads from `~/.komodo/komodo.conf`.
+pub const KMD_RPC_PORT: u16 = 7771;
+
+/// The genesis block every Komodo assetchain shares, as komodod writes it into
+/// the addcoin JSON (`NAME_7776`); its double-SHA256 is `GENESIS_HASH`.
+const GENESIS_BLOCK: &str = include_str!("genesis.hex");
+const GENESIS_HASH: &str = "027e3758c3a65b12aa1046462b486d0a63bfa1beae327897f56c5cfb7daaae71";
+
+/// One file to write, relative to HOME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+/// Everything one role needs, relative to HOME.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Directories that must exist even if no file goes in them.
+    pub dirs: Vec<PathBuf>,
+    pub files: Vec<File>,
+}
+
+/// Where the iguana role writes each coin's addcoin JSON, relative to HOME.
+pub fn addcoin_dir(config: &Config) -> PathBuf {
+    iguana_workdir(config).join("addcoin")
+}
+
+/// iguana's working directory, relative to HOME unless the YAML made it absolute.
+pub fn iguana_workdir(config: &Config) -> PathBuf {
+    PathBuf::from(&config.iguana.workdir)
+}
+
+/// The files of the komodod role for one chain: its conf, and KMD's conf that
+/// every assetchain reads.
+pub fn komodod(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
+    let mut plan = Plan { dirs: vec![chain.data_dir()], files: Vec::new() };
+    plan.files.push(File { path: chain.conf_path(), contents: chain_conf(config, chain, seed) });
+    if !chain.is_kmd() {
+        plan.files.push(File { path: PathBuf::from(".komodo/komodo.conf"), contents: kmd_client_conf(config, seed) });
+    }
+    plan
+}
+
+/// The files of the iguana role: every chain's conf, byte-identical to what
+/// the komodod role writes for it, and every coin's addcoin JSON.
+pub fn iguana(config: &Config, seed: &Seed, home: &Path) -> Plan {
+    let mut plan = Plan { dirs: vec![iguana_workdir(config)], files: Vec::new() };
+    for chain in &config.chains {
+        plan.files.push(File { path: chain.conf_path(), contents: chain_conf(config, chain, seed) });
+    }
+    for chain in &config.chains {
+        plan.files.push(File {
+            path: addcoin_dir(config).join(format!("{}.json", chain.name)),
+            contents: addcoin(chain, home),
+        });
+    }
+    plan
+}
+
+/// komodod's command line for a chain, after the program name: its identity
+/// (`-ac_name` and every `-ac_*`, which komodod reads before its conf), its
+/// seeds, the notary pubkey, and `-datadir`/`-port` only where komodod's
+/// defaults would be wrong. KMD gets no `-ac_*`.
+pub fn komodod_args(config: &Config, chain: &Chain, home: &Path) -> Vec<String> {
+    let mut args = Vec::new();
+    if !chain.is_kmd() {
+        args.push(format!("-ac_name={}", chain.ac_name));
+        for (name, value) in &chain.params {
+            args.push(format!("-{name}={value}"));
+        }
+    }
+    for seed in &chain.addnode {
+        args.push(format!("-addnode={seed}"));
+    }
+    if let Some(pubkey) = &config.pubkey {
+        args.push(format!("-pubkey={pubkey}"));
+    }
+    if chain.needs_datadir_flag() {
+        args.push(format!("-datadir={}", home.join(chain.data_dir()).display()));
+    }
+    if let Some(port) = chain.p2p_override {
+        args.push(format!("-port={port}"));
+    }
+    args
+}
+
+/// A chain's conf: strict `key=value` lines, no spaces, no comments (komodod
+/// and iguana match keys as substrings and komodod keeps spaces before `=`).
+/// Never `daemon=1`: komodod would fork away from the init.
+pub fn chain_conf(config: &Config, chain: &Chain, seed: &Seed) -> String {
+    let creds = creds::for_chain(seed, chain);
+    let mut conf = credentials_lines(&creds, chain.rpc_port());
+    conf.push_str("server=1\ntxindex=1\nrpcworkqueue=256\n");
+    if config.rpc_allow.is_empty() {
+        // komodod's own default: loopback only.
+        conf.push_str("rpcbind=127.0.0.1\nrpcallowip=127.0.0.1\n");
+    } else {
+        // rpcbind is ignored without rpcallowip; 0.0.0.0 also covers loopback,
+        // which the health probe in the container uses.
+        conf.push_str("rpcbind=0.0.0.0\nrpcallowip=127.0.0.1\n");
+        for allow in &config.rpc_allow {
+            let _ = writeln!(conf, "rpcallowip={allow}");
+        }
+    }
+    conf
+}
+
+/// `~/.komodo/komodo.conf` in an assetchain's container: only what the
+/// assetchain reads from it (KMD's credentials and RPC port).
+pub fn kmd_client_conf(config: &Config, seed: &Seed) -> String {
+    match config.chains.iter().find(|c| c.is_kmd()) {
+        Some(kmd) => credentials_lines(&creds::for_chain(seed, kmd), kmd.rpc_port()),
+        None => credentials_lines(&creds::derive(seed, "KMD", ""), KMD_RPC_PORT),
+    }
+}
+
+fn credentials_lines(creds: &Credentials, rpcport: u16) -> String {
+    format!("rpcuser={}\nrpcpassword={}\nrpcport={rpcport}\n", creds.rpcuser, creds.rpcpassword)
+}
+
+/// The JSON iguana's `addcoin` takes for this chain, in the field order
+/// komodod itself writes into `NAME_7776`. `path` is the data directory
+/// relative to `/`, as iguana expects. A chain in another container gets
+/// `rpchost`; iguana still reads the credentials from the conf at `path`.
+pub fn addcoin(chain: &Chain, home: &Path) -> String {
+    let data_dir = home.join(chain.data_dir());
+    let path = data_dir.to_string_lossy();
+    let path = path.trim_start_matches('/');
+    let conf = chain.conf_path();
+    let conf_name = conf.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let notarypay = chain
+        .params
+        .get("ac_notarypay")
+        .and_then(|v| v.split(',').next())
+        .unwrap_or("0");
+    let seed_ip = chain.addnode.first().map(String::as_str).unwrap_or("");
+    let mut json = String::with_capacity(GENESIS_BLOCK.len() + 1024);
+    json.push('{');
+    let mut field = |key: &str, value: Json<'_>| {
+        if json.len() > 1 {
+            json.push(',');
+        }
+        let _ = write!(json, "\"{key}\":");
+        match value {
+            Json::Str(s) => json_string(&mut json, s),
+            Json::Num(n) => {
+                let _ = write!(json, "{n}");
+            }
+            Json::Raw(r) => json.push_str(r),
+        }
+    };
+    field("conf", Json::Str(&conf_name));
+    field("path", Json::Str(path));
+    field("unitval", Json::Str("20"));
+    field("zcash", Json::Num(1));
+    field("RELAY", Json::Num(-1));
+    field("VALIDATE", Json::Num(0));
+    field("prefetchlag", Json::Num(-1));
+    field("poll", Json::Num(100));
+    field("active", Json::Num(1));
+    field("agent", Json::Str("iguana"));
+    field("method", Json::Str("addcoin"));
+    field("startpend", Json::Num(4));
+    field("endpend", Json::Num(4));
+    field("services", Json::Num(129));
+    field("maxpeers", Json::Num(8));
+    field("newcoin", Json::Str(&chain.name));
+    field("name", Json::Str(&chain.name));
+    field("hasheaders", Json::Num(1));
+    field("useaddmultisig", Json::Num(0));
+    field("netmagic", Json::Str(&ports::netmagic(chain.derived.magic)));
+    field("p2p", Json::Num(chain.p2p_port().into()));
+    field("rpc", Json::Num(chain.rpc_port().into()));
+    if chain.is_remote() {
+        field("rpchost", Json::Str(&format!("{}:{}", chain.host, chain.rpc_port())));
+    }
+    field("pubval", Json::Num(60));
+    field("p2shval", Json::Num(85));
+    field("wifval", Json::Num(188));
+    field("txfee_satoshis", Json::Str("10000"));
+    field("isPoS", Json::Num(0));
+    field("minoutput", Json::Num(10000));
+    field("minconfirms", Json::Num(2));
+    field("genesishash", Json::Str(GENESIS_HASH));
+    field("protover", Json::Num(170002));
+    field("genesisblock", Json::Str(GENESIS_BLOCK.trim()));
+    field("debug", Json::Num(0));
+    field("seedipaddr", Json::Str(seed_ip));
+    field("sapling", Json::Num(1));
+    field("notarypay", Json::Raw(notarypay));
+    json.push_str("}\n");
+    json
+}
+
+enum Json<'a> {
+    Str(&'a str),
+    Num(i64),
+    /// Already valid JSON (a validated integer).
+    Raw(&'a str),
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Source;
+
+    fn seed() -> Seed {
+        Seed::from_bytes(b"correct horse battery staple".to_vec(), Source::Env).unwrap()
+    }
+
+    fn config(text: &str) -> Config {
+        crate::config::parse(Path::new("notary.yaml"), text).unwrap()
+    }
+
+    const YAML: &str = "rpc: {allow: [172.20.0.0/16]}\naddnode: [78.47.196.146]\nchains:\n  KMD: {}\n  BEER: {ac_supply: 100000000}\n";
+
+    #[test]
+    fn komodod_conf_for_beer() {
+        let c = config(YAML);
+        let plan = komodod(&c, c.chain("BEER").unwrap(), &seed());
+        assert_eq!(plan.dirs, [PathBuf::from(".komodo/BEER")]);
+        let paths: Vec<_> = plan.files.iter().map(|f| f.path.to_str().unwrap()).collect();
+        assert_eq!(paths, [".komodo/BEER/BEER.conf", ".komodo/komodo.conf"]);
+        assert_eq!(
+            plan.files[0].contents,
+            "rpcuser=user6c7c7a10aa152bb9\n\
+             rpcpassword=pass1a05281bae455236e7c8ded0c0c56c3aa01eb9561b67f7f0338e0cc7fb1296ef\n\
+             rpcport=8923\nserver=1\ntxindex=1\nrpcworkqueue=256\n\
+             rpcbind=0.0.0.0\nrpcallowip=127.0.0.1\nrpcallowip=172.20.0.0/16\n"
+        );
+        assert_eq!(
+            plan.files[1].contents,
+            "rpcuser=user6b1617eb1efd71ae\n\
+             rpcpassword=pass0c765689a9d32a7f69a82c2119c4cce7335425b0ff4d1178df0a3adf09605c08\n\
+             rpcport=7771\n"
+        );
+    }
+
+    #[test]
+    fn no_daemon_and_no_spaces_ever() {
+        let c = config(YAML);
+        for chain in &c.chains {
+            let conf = chain_conf(&c, chain, &seed());
+            assert!(!conf.contains("daemon"));
+            assert!(conf.lines().all(|l| !l.contains(' ') && l.split('=').count() == 2), "{conf}");
+        }
+    }
+
+    #[test]
+    fn iguana_confs_match_komodod_confs() {
+        let c = config(YAML);
+        let iguana = iguana(&c, &seed(), Path::new("/home/iguana"));
+        for chain in &c.chains {
+            let mine = komodod(&c, chain, &seed());
+            let theirs = iguana.files.iter().find(|f| f.path == chain.conf_path()).unwrap();
+            assert_eq!(mine.files[0], *theirs);
+        }
+    }
+
+    #[test]
+    fn addcoin_json_names_the_conf_and_remote_host() {
+        let c = config(YAML);
+        let json = addcoin(c.chain("BEER").unwrap(), Path::new("/home/iguana"));
+        assert!(json.starts_with("{\"conf\":\"BEER.conf\",\"path\":\"home/iguana/.komodo/BEER\",\"unitval\":\"20\""), "{json}");
+        assert!(json.contains(",\"p2p\":8922,\"rpc\":8923,\"rpchost\":\"beer:8923\","));
+        assert!(json.contains("\"seedipaddr\":\"78.47.196.146\""));
+        let kmd = addcoin(c.chain("KMD").unwrap(), Path::new("/home/iguana"));
+        assert!(kmd.contains("\"conf\":\"komodo.conf\",\"path\":\"home/iguana/.komodo\""));
+        assert!(kmd.contains("\"netmagic\":\"f9eee48d\""), "{kmd}");
+    }
+
+    #[test]
+    fn komodod_command_lines() {
+        let c = config("rpc: {allow: [10.0.0.0/8]}\naddnode: [1.2.3.4]\npubkey: 02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9\nchains:\n  KMD: {}\n  GLEEC_OLD:\n    ac_name: GLEEC\n    datadir: GLEEC_OLD\n    ac_supply: 210000000\n    ac_staked: 100\n    ac_public: 1\n    p2p_port_override: 30000\n");
+        let home = Path::new("/home/komodo");
+        assert_eq!(
+            komodod_args(&c, &c.chains[0], home),
+            ["-addnode=1.2.3.4", "-pubkey=02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9"]
+        );
+        assert_eq!(
+            komodod_args(&c, &c.chains[1], home),
+            [
+                "-ac_name=GLEEC",
+                "-ac_public=1",
+                "-ac_staked=100",
+                "-ac_supply=210000000",
+                "-addnode=1.2.3.4",
+                "-pubkey=02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9",
+                "-datadir=/home/komodo/.komodo/GLEEC_OLD",
+                "-port=30000",
+            ]
+        );
+    }
+
+    #[test]
+    fn genesis_block_is_intact() {
+        assert_eq!(GENESIS_BLOCK.trim().len(), 2974);
+    }
+}

@@ -1,0 +1,190 @@
+//! The seed secret: where it is read from, and how it is kept.
+//!
+//! Sources, in order: `DOKOMODO_SEED_FILE` (a path), `DOKOMODO_SEED` (the
+//! value), the Docker/compose secret `/run/secrets/dokomodo_seed`. Kubernetes
+//! Secret volumes are a symlink through `..data`; plain path resolution
+//! follows it. Errors name the source, never the value.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Read;
+use std::path::PathBuf;
+
+pub const FILE_VAR: &str = "DOKOMODO_SEED_FILE";
+pub const VALUE_VAR: &str = "DOKOMODO_SEED";
+pub const DEFAULT_FILE: &str = "/run/secrets/dokomodo_seed";
+
+/// Variables that hold or point at a secret: never passed to a daemon.
+pub const ENV_VARS: &[&str] = &[FILE_VAR, VALUE_VAR, "DOKOMODO_WALLET_PASSPHRASE", "DOKOMODO_WALLET_PASSPHRASE_FILE"];
+
+/// Fewer bytes than this is a guessable seed.
+pub const MIN_LEN: usize = 16;
+/// A seed is a passphrase or a random string, not a document.
+pub const MAX_LEN: usize = 64 << 10;
+
+/// Where the seed came from, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Env,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(path) => write!(f, "seed secret {}", path.display()),
+            Source::Env => write!(f, "seed secret in {VALUE_VAR}"),
+        }
+    }
+}
+
+/// The seed. It has no Debug or Display that could print it, and its memory is
+/// overwritten when it is dropped.
+pub struct Seed {
+    bytes: Vec<u8>,
+    pub source: Source,
+}
+
+impl Seed {
+    /// Builds a seed from bytes already read (tests, benchmarks).
+    pub fn from_bytes(bytes: Vec<u8>, source: Source) -> Result<Seed, SecretError> {
+        let bytes = strip_newline(bytes);
+        if bytes.len() < MIN_LEN {
+            return Err(SecretError::TooShort { origin: source, len: bytes.len() });
+        }
+        Ok(Seed { bytes, source })
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Seed(<{} bytes from {}>)", self.bytes.len(), self.source)
+    }
+}
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        wipe(&mut self.bytes);
+    }
+}
+
+/// Overwrites a buffer that held a secret, so it does not linger in freed memory.
+pub fn wipe(bytes: &mut [u8]) {
+    for b in bytes.iter_mut() {
+        // SAFETY: `b` is a valid, aligned, exclusive reference; the volatile
+        // write only keeps the compiler from eliding the store.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// One trailing newline (`\n` or `\r\n`) is how editors and `echo` end a file.
+fn strip_newline(mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    bytes
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretError {
+    #[error("both {FILE_VAR} and {VALUE_VAR} are set; set only one")]
+    BothSet,
+    #[error("{FILE_VAR} is set but empty; set it to the path of the seed file")]
+    EmptyPath,
+    #[error("no seed secret: {path} {reason} (mount the dokomodo_seed secret, or set {FILE_VAR} or {VALUE_VAR})")]
+    Missing { path: PathBuf, reason: String },
+    #[error("cannot read the seed secret {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("the seed secret {path} is a directory, not a file")]
+    IsDirectory { path: PathBuf },
+    #[error("the {origin} is {len} bytes; at least {MIN_LEN} are needed")]
+    TooShort { origin: Source, len: usize },
+    #[error("the seed secret {path} is larger than {} KiB", MAX_LEN >> 10)]
+    TooLarge { path: PathBuf },
+}
+
+/// Is any seed source configured or present? (`check` validates the seed only then.)
+pub fn present(env: &dyn Fn(&str) -> Option<OsString>) -> bool {
+    env(FILE_VAR).is_some() || env(VALUE_VAR).is_some() || std::path::Path::new(DEFAULT_FILE).exists()
+}
+
+/// Loads the seed from the sources above; `env` reads an environment variable.
+pub fn load(env: &dyn Fn(&str) -> Option<OsString>) -> Result<Seed, SecretError> {
+    match (env(FILE_VAR), env(VALUE_VAR)) {
+        (Some(_), Some(_)) => Err(SecretError::BothSet),
+        (Some(path), None) if path.is_empty() => Err(SecretError::EmptyPath),
+        (Some(path), None) => read_file(PathBuf::from(path), false),
+        (None, Some(value)) => Seed::from_bytes(value.into_encoded_bytes(), Source::Env),
+        (None, None) => read_file(PathBuf::from(DEFAULT_FILE), true),
+    }
+}
+
+fn read_file(path: PathBuf, is_default: bool) -> Result<Seed, SecretError> {
+    let reason = |e: &std::io::Error| crate::describe_io(e);
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let reason = if is_default { "does not exist".to_owned() } else { "does not exist (named by DOKOMODO_SEED_FILE)".to_owned() };
+            return Err(SecretError::Missing { path, reason });
+        }
+        Err(e) => return Err(SecretError::Unreadable { reason: reason(&e), path }),
+    };
+    if meta.is_dir() {
+        return Err(SecretError::IsDirectory { path });
+    }
+    let file = std::fs::File::open(&path).map_err(|e| SecretError::Unreadable { reason: reason(&e), path: path.clone() })?;
+    let mut bytes = Vec::with_capacity(256);
+    let read = file.take(MAX_LEN as u64 + 1).read_to_end(&mut bytes);
+    if let Err(e) = read {
+        wipe(&mut bytes);
+        return Err(SecretError::Unreadable { reason: reason(&e), path });
+    }
+    if bytes.len() > MAX_LEN {
+        wipe(&mut bytes);
+        return Err(SecretError::TooLarge { path });
+    }
+    Seed::from_bytes(bytes, Source::File(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
+    }
+
+    #[test]
+    fn value_from_environment_with_one_newline_stripped() {
+        let seed = load(&env(&[(VALUE_VAR, "0123456789abcdef\n\n")])).unwrap();
+        assert_eq!(seed.expose(), b"0123456789abcdef\n");
+        let seed = load(&env(&[(VALUE_VAR, "0123456789abcdef\r\n")])).unwrap();
+        assert_eq!(seed.expose(), b"0123456789abcdef");
+    }
+
+    #[test]
+    fn both_sources_is_an_error() {
+        let err = load(&env(&[(VALUE_VAR, "0123456789abcdef"), (FILE_VAR, "/x")])).unwrap_err();
+        assert_eq!(err, SecretError::BothSet);
+    }
+
+    #[test]
+    fn short_seed_is_an_error_that_does_not_show_it() {
+        let err = load(&env(&[(VALUE_VAR, "hunter2\n")])).unwrap_err();
+        assert_eq!(err.to_string(), "the seed secret in DOKOMODO_SEED is 7 bytes; at least 16 are needed");
+    }
+
+    #[test]
+    fn debug_does_not_show_the_seed() {
+        let seed = load(&env(&[(VALUE_VAR, "correct horse battery staple")])).unwrap();
+        assert!(!format!("{seed:?}").contains("horse"));
+    }
+}

@@ -1,0 +1,155 @@
+//! Reaping: every child that has exited is collected with
+//! `waitpid(-1, WNOHANG)`, the main child among them, and orphans re-parented
+//! to the init too. Statuses are decoded from the raw int (nix's wrapper
+//! mishandles real-time signals).
+
+use libc::{c_int, pid_t};
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(u8),
+    Signaled(c_int),
+}
+
+impl Ended {
+    /// The init's exit status: the child's own, or 128+N for signal N.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Ended::Exited(code) => code,
+            // Signal numbers stop at 64, so this cannot overflow a u8.
+            Ended::Signaled(sig) => crate::exit::SIGNAL_BASE.saturating_add(sig as u8),
+        }
+    }
+
+    fn decode(raw: c_int) -> Option<Ended> {
+        if libc::WIFEXITED(raw) {
+            Some(Ended::Exited(libc::WEXITSTATUS(raw) as u8))
+        } else if libc::WIFSIGNALED(raw) {
+            Some(Ended::Signaled(libc::WTERMSIG(raw)))
+        } else {
+            None
+        }
+    }
+}
+
+/// What one round of reaping found.
+pub struct Reaped {
+    /// Set when the main child was among the reaped processes.
+    pub main: Option<Ended>,
+    /// No child of the init is left, dead or alive.
+    pub none_left: bool,
+}
+
+/// Reaps every child that has already exited, without blocking.
+pub fn reap(main: pid_t) -> Reaped {
+    let mut reaped = Reaped {
+        main: None,
+        none_left: false,
+    };
+    loop {
+        let mut raw: c_int = 0;
+        // SAFETY: `raw` is a valid out-pointer; WNOHANG never blocks.
+        let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
+        if pid > 0 {
+            if pid == main {
+                reaped.main = Ended::decode(raw);
+            }
+            continue;
+        }
+        if pid < 0 {
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ECHILD) => reaped.none_left = true,
+                _ => {}
+            }
+        }
+        return reaped;
+    }
+}
+
+/// Waits for one specific process, e.g. a child whose exec failed.
+pub fn wait_for(pid: pid_t) -> Option<Ended> {
+    loop {
+        let mut raw: c_int = 0;
+        // SAFETY: `raw` is a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut raw, 0) };
+        if r == pid {
+            return Ended::decode(raw);
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return None;
+        }
+    }
+}
+
+/// Sends `sig` to the child's process group, or to the child alone if it has
+/// left its group (setsid, setpgid) or has not joined it yet.
+pub fn signal_child(child: pid_t, sig: c_int) {
+    // SAFETY: kill has no memory effects; a negative pid names a group.
+    unsafe {
+        if libc::kill(-child, sig) != 0 {
+            libc::kill(child, sig);
+        }
+    }
+}
+
+/// Sends `sig` to whatever is left once the main child has gone. As PID 1
+/// that is every process of the namespace (`kill(-1)` never signals the
+/// init itself); as a subreaper it is the main child's group plus the init's
+/// own children (re-parented orphans), found in /proc: `kill(-1)` there would
+/// reach the whole host.
+pub fn signal_leftovers(main: pid_t, sig: c_int) {
+    if std::process::id() == 1 {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(-1, sig) };
+        return;
+    }
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(-main, sig) };
+    for pid in children_of_self() {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// The init's children, from the `ppid` field of /proc/*/stat.
+fn children_of_self() -> Vec<pid_t> {
+    let me = std::process::id() as pid_t;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| {
+        let pid: pid_t = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        let after_comm = &stat[stat.rfind(')')? + 1..];
+        let ppid: pid_t = after_comm.split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == me).then_some(pid)
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_pass_through_and_signals_add_128() {
+        assert_eq!(Ended::Exited(0).exit_code(), 0);
+        assert_eq!(Ended::Exited(255).exit_code(), 255);
+        assert_eq!(Ended::Signaled(libc::SIGTERM).exit_code(), 143);
+        assert_eq!(Ended::Signaled(libc::SIGKILL).exit_code(), 137);
+        assert_eq!(Ended::Signaled(64).exit_code(), 192);
+    }
+
+    #[test]
+    fn decodes_raw_statuses_including_realtime_signals() {
+        assert_eq!(Ended::decode(3 << 8), Some(Ended::Exited(3)));
+        assert_eq!(Ended::decode(libc::SIGKILL), Some(Ended::Signaled(9)));
+        // Killed by SIGRTMIN+3 (37), with the core-dump bit clear.
+        assert_eq!(Ended::decode(37), Some(Ended::Signaled(37)));
+        // Stopped (0x7f low byte) is not an end.
+        assert_eq!(Ended::decode((libc::SIGSTOP << 8) | 0x7f), None);
+    }
+}

@@ -1,0 +1,306 @@
+//! Signals: the init blocks every signal it handles and takes them one at a
+//! time with `sigtimedwait`, so none is lost (a blocked signal stays pending,
+//! even one sent to a PID 1 that has no handler) and none interrupts the init
+//! halfway through something. The child gets back the mask and the ignored
+//! dispositions the init was started with.
+
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use libc::c_int;
+
+/// Raised by the init's own code when it is broken: never blocked, so a bug
+/// still kills the init instead of being forwarded to the child.
+const FAULTS: [c_int; 7] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+    libc::SIGABRT,
+];
+
+/// The highest signal number (SIGRTMAX on Linux is 64 with glibc).
+fn last_signal() -> c_int {
+    libc::SIGRTMAX()
+}
+
+// Rust's runtime sets SIGPIPE to SIG_IGN before `main`, so by the time the
+// init looks, the disposition it was started with is gone. A constructor in
+// .init_array runs before the runtime does and records it.
+static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn record_sigpipe_disposition() {
+    let mut old = MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null `act` only queries the disposition; `old` is a valid,
+    // writable sigaction.
+    let ok = unsafe { libc::sigaction(libc::SIGPIPE, ptr::null(), old.as_mut_ptr()) } == 0;
+    // SAFETY: zeroed is a valid sigaction, and sigaction filled it on success.
+    let old = unsafe { old.assume_init() };
+    if ok && old.sa_sigaction == libc::SIG_IGN {
+        SIGPIPE_IGNORED_AT_START.store(true, Ordering::Relaxed);
+    }
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static RECORD_SIGPIPE_DISPOSITION: extern "C" fn() = record_sigpipe_disposition;
+
+/// What the init was started with, and the set it now takes signals from.
+pub struct Signals {
+    handled: libc::sigset_t,
+    /// The mask the init was started with; the child gets it back.
+    original_mask: libc::sigset_t,
+    /// Bit `n - 1` is set when signal `n` was ignored when the init started.
+    ignored_at_start: u64,
+}
+
+/// One signal taken from the pending set.
+#[derive(Clone, Copy, Debug)]
+pub struct Received {
+    pub signo: c_int,
+    /// Sent by the init to itself, e.g. SIGPIPE from writing to a closed
+    /// stderr: never forwarded.
+    pub from_self: bool,
+}
+
+pub enum Wait {
+    Signal(Received),
+    TimedOut,
+}
+
+impl Signals {
+    /// Blocks every signal except the fault signals, remembering the mask and
+    /// the ignored dispositions the init was given. Call before spawning, so
+    /// a signal that arrives while the child is being spawned stays pending.
+    pub fn take_over() -> std::io::Result<Self> {
+        let mut handled = empty_set();
+        let mut original_mask = empty_set();
+        // SAFETY: both sets are initialised sigset_t values owned here.
+        unsafe {
+            libc::sigfillset(&mut handled);
+            for sig in FAULTS {
+                libc::sigdelset(&mut handled, sig);
+            }
+            if libc::pthread_sigmask(libc::SIG_BLOCK, &handled, &mut original_mask) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+
+        let mut ignored_at_start = 0u64;
+        for sig in 1..=last_signal() {
+            let ignored = if sig == libc::SIGPIPE {
+                SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed)
+            } else {
+                disposition_is_ignore(sig)
+            };
+            if ignored {
+                ignored_at_start |= 1 << (sig - 1);
+            }
+        }
+        // With SIGCHLD ignored the kernel reaps children itself and their exit
+        // statuses are lost: the init needs the default back.
+        if ignored_at_start & (1 << (libc::SIGCHLD - 1)) != 0 {
+            // SAFETY: setting a standard signal to SIG_DFL has no other effect.
+            unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+        }
+
+        Ok(Signals {
+            handled,
+            original_mask,
+            ignored_at_start,
+        })
+    }
+
+    /// Takes the next pending signal; blocks until one arrives, or until
+    /// `deadline` if there is one (the only timer the init ever sets).
+    pub fn wait(&self, deadline: Option<Instant>) -> Wait {
+        loop {
+            let timeout = deadline.map(|d| {
+                let left = d.saturating_duration_since(Instant::now());
+                libc::timespec {
+                    tv_sec: left.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+                    tv_nsec: left.subsec_nanos() as libc::c_long,
+                }
+            });
+            let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+            let timeout_ptr = timeout.as_ref().map_or(ptr::null(), |t| t as *const _);
+            // SAFETY: `handled` is initialised, `info` is writable, and the
+            // timeout is null or points to a timespec that outlives the call.
+            let signo = unsafe { libc::sigtimedwait(&self.handled, info.as_mut_ptr(), timeout_ptr) };
+            if signo > 0 {
+                // SAFETY: sigtimedwait filled `info` when it returned a signal.
+                let info = unsafe { info.assume_init() };
+                return Wait::Signal(Received {
+                    signo,
+                    from_self: sent_by_self(&info),
+                });
+            }
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EAGAIN) => return Wait::TimedOut,
+                // EINTR: a stop/continue of the init; any other error would
+                // be a bug in the set or timeout, which are valid: retry.
+                _ => continue,
+            }
+        }
+    }
+
+    /// Called in the child between fork and exec: only async-signal-safe
+    /// calls, no allocation. Every disposition goes back to what the init was
+    /// started with (ignored stays ignored, anything the init or Rust's
+    /// runtime set becomes default), then the original mask.
+    pub fn restore_in_child(&self) {
+        for sig in 1..=last_signal() {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            let handler = if self.ignored_at_start & (1 << (sig - 1)) != 0 {
+                libc::SIG_IGN
+            } else {
+                libc::SIG_DFL
+            };
+            // SAFETY: signal() is async-signal-safe; glibc's reserved signals
+            // (32, 33) fail with EINVAL, which is harmless.
+            unsafe { libc::signal(sig, handler) };
+        }
+        // SAFETY: original_mask is an initialised sigset_t.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.original_mask, ptr::null_mut()) };
+    }
+}
+
+fn empty_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: sigemptyset initialises the set it is given.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        set.assume_init()
+    }
+}
+
+fn disposition_is_ignore(sig: c_int) -> bool {
+    let mut old = MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null `act` only queries; `old` is writable.
+    let ok = unsafe { libc::sigaction(sig, ptr::null(), old.as_mut_ptr()) } == 0;
+    // SAFETY: zeroed is a valid sigaction, filled on success.
+    ok && unsafe { old.assume_init() }.sa_sigaction == libc::SIG_IGN
+}
+
+fn sent_by_self(info: &libc::siginfo_t) -> bool {
+    // Kernel-generated SIGPIPE carries SI_USER and the receiver's own pid.
+    // SAFETY: si_pid is meaningful for SI_USER/SI_TKILL, checked first.
+    info.si_code <= 0 && unsafe { info.si_pid() } == std::process::id() as libc::pid_t
+}
+
+const NAMES: [(c_int, &str); 31] = [
+    (libc::SIGHUP, "HUP"),
+    (libc::SIGINT, "INT"),
+    (libc::SIGQUIT, "QUIT"),
+    (libc::SIGILL, "ILL"),
+    (libc::SIGTRAP, "TRAP"),
+    (libc::SIGABRT, "ABRT"),
+    (libc::SIGBUS, "BUS"),
+    (libc::SIGFPE, "FPE"),
+    (libc::SIGKILL, "KILL"),
+    (libc::SIGUSR1, "USR1"),
+    (libc::SIGSEGV, "SEGV"),
+    (libc::SIGUSR2, "USR2"),
+    (libc::SIGPIPE, "PIPE"),
+    (libc::SIGALRM, "ALRM"),
+    (libc::SIGTERM, "TERM"),
+    (libc::SIGSTKFLT, "STKFLT"),
+    (libc::SIGCHLD, "CHLD"),
+    (libc::SIGCONT, "CONT"),
+    (libc::SIGSTOP, "STOP"),
+    (libc::SIGTSTP, "TSTP"),
+    (libc::SIGTTIN, "TTIN"),
+    (libc::SIGTTOU, "TTOU"),
+    (libc::SIGURG, "URG"),
+    (libc::SIGXCPU, "XCPU"),
+    (libc::SIGXFSZ, "XFSZ"),
+    (libc::SIGVTALRM, "VTALRM"),
+    (libc::SIGPROF, "PROF"),
+    (libc::SIGWINCH, "WINCH"),
+    (libc::SIGIO, "IO"),
+    (libc::SIGPWR, "PWR"),
+    (libc::SIGSYS, "SYS"),
+];
+
+/// Parses `TERM`, `SIGTERM`, `sigterm`, `15`, `RTMIN+3`, `SIGRTMAX-1`.
+pub fn parse(text: &str) -> Option<c_int> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<c_int>() {
+        return (1..=last_signal()).contains(&n).then_some(n);
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(&(n, _)) = NAMES.iter().find(|(_, s)| *s == name) {
+        return Some(n);
+    }
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    let n = if let Some(rest) = name.strip_prefix("RTMIN") {
+        min + offset(rest, '+')?
+    } else if let Some(rest) = name.strip_prefix("RTMAX") {
+        max - offset(rest, '-')?
+    } else {
+        return None;
+    };
+    (min..=max).contains(&n).then_some(n)
+}
+
+fn offset(rest: &str, sign: char) -> Option<c_int> {
+    if rest.is_empty() {
+        return Some(0);
+    }
+    let digits = rest.strip_prefix(sign)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// `SIGTERM`, `SIGRTMIN+3`, or the number for anything else.
+pub fn name(sig: c_int) -> String {
+    if let Some((_, n)) = NAMES.iter().find(|(n, _)| *n == sig) {
+        return format!("SIG{n}");
+    }
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    if sig == min {
+        "SIGRTMIN".to_string()
+    } else if sig > min && sig <= max {
+        format!("SIGRTMIN+{}", sig - min)
+    } else {
+        format!("signal {sig}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_numbers_and_realtime_offsets() {
+        assert_eq!(parse("TERM"), Some(libc::SIGTERM));
+        assert_eq!(parse("SIGINT"), Some(libc::SIGINT));
+        assert_eq!(parse("sigquit"), Some(libc::SIGQUIT));
+        assert_eq!(parse("10"), Some(libc::SIGUSR1));
+        assert_eq!(parse("RTMIN"), Some(libc::SIGRTMIN()));
+        assert_eq!(parse("SIGRTMIN+3"), Some(libc::SIGRTMIN() + 3));
+        assert_eq!(parse("RTMAX-1"), Some(libc::SIGRTMAX() - 1));
+        for bad in ["", "0", "65", "-1", "NOPE", "RTMIN+", "RTMIN-1", "RTMAX+1", "RTMIN+99", "SIG"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for sig in 1..=last_signal() {
+            if sig == 32 || sig == 33 {
+                continue; // reserved by glibc, below SIGRTMIN
+            }
+            assert_eq!(parse(&name(sig)), Some(sig), "{}", name(sig));
+        }
+    }
+}

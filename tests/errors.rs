@@ -1,0 +1,247 @@
+//! Error messages are part of the product: each case pins the whole stderr
+//! and the exit status for one kind of bad input.
+
+mod common;
+use common::{Run, NOTARY_YAML};
+
+const CONFIG: i32 = 78;
+
+#[test]
+fn syntax_error() {
+    Run::new("chains:\n  BEER: [1, 2\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:2:9: unclosed bracket '['\n  |\n2 |   BEER: [1, 2\n  |         ^\n",
+    );
+}
+
+#[test]
+fn tab_indentation() {
+    Run::new("chains:\n\tKMD: {}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:2:2: a tab indents this line; YAML indentation must be spaces\n  |\n2 | \tKMD: {}\n  | \t^\n",
+    );
+}
+
+#[test]
+fn unknown_key_with_suggestion() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  PIZZA:\n    ac_suply: 100000000\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:5: chains.PIZZA.ac_suply: unknown key `ac_suply` (did you mean `ac_supply`?)\n  |\n4 |     ac_suply: 100000000\n  |     ^\n",
+    );
+}
+
+#[test]
+fn unknown_ac_parameter_without_suggestion() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  PIZZA:\n    ac_zzzzzzzz: 1\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:5: chains.PIZZA.ac_zzzzzzzz: unknown key `ac_zzzzzzzz`: komodod does not know this -ac_* parameter and would silently ignore it\n  |\n4 |     ac_zzzzzzzz: 1\n  |     ^\n",
+    );
+}
+
+#[test]
+fn unknown_top_level_key() {
+    Run::new("chian:\n  KMD: {}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:1:1: chian: unknown key `chian` (did you mean `chains`?)\n  |\n1 | chian:\n  | ^\n",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER:\n    ac_supply: [1, 2]\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:16: chains.BEER.ac_supply: expected an integer, found a list\n  |\n4 |     ac_supply: [1, 2]\n  |                ^\n",
+    );
+}
+
+#[test]
+fn float_where_an_integer_belongs() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER:\n    ac_supply: 1e8\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:16: chains.BEER.ac_supply: expected an integer, found a floating-point number (write the integer in full, e.g. 100000000, not 1e8)\n  |\n4 |     ac_supply: 1e8\n  |                ^\n",
+    );
+}
+
+#[test]
+fn invalid_parameter_value() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER:\n    ac_staked: 101\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:16: chains.BEER.ac_staked: `101` is not valid: expected an integer from 0 to 100\n  |\n4 |     ac_staked: 101\n  |                ^\n",
+    );
+}
+
+#[test]
+fn duplicate_key() {
+    Run::new("chains:\n  KMD: {}\n  KMD: {}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:3:3: duplicate key `KMD`\n  |\n3 |   KMD: {}\n  |   ^\n",
+    );
+}
+
+#[test]
+fn two_chains_on_one_port() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER: {ac_supply: 100000000}\n  BEER2: {ac_name: BEER, datadir: BEER2, ac_supply: 100000000}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:3: chains.BEER2: its p2p port 8922 is also chain BEER's p2p port; two chains cannot share a port (same -ac_* parameters make the same chain)\n  |\n4 |   BEER2: {ac_name: BEER, datadir: BEER2, ac_supply: 100000000}\n  |   ^\n",
+    );
+}
+
+#[test]
+fn claimed_port_differs_from_the_derivation() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER:\n    ac_supply: 100000000\n    rpc_port: 8924\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:5:15: chains.BEER.rpc_port: is 8924, but komodod derives 8923 from this chain's parameters (a typo in an -ac_* value makes a different chain); if this chain really listens elsewhere, write `rpc_port_override: 8924`\n  |\n5 |     rpc_port: 8924\n  |               ^\n",
+    );
+}
+
+#[test]
+fn bad_chain_name() {
+    Run::new("chains:\n  \"BEER COIN\": {}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:2:3: chains: `BEER COIN` is not a valid chain name: use letters, digits, `_`, `-` and `.`, starting with a letter or digit, at most 64 characters\n  |\n2 |   \"BEER COIN\": {}\n  |   ^\n",
+    );
+}
+
+#[test]
+fn path_traversal_in_datadir() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  X:\n    datadir: ../../etc\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:14: chains.X.datadir: `../../etc` is not a directory name under ~/.komodo: use letters, digits, `_`, `-` and `.`, starting with a letter or digit, at most 64 characters\n  |\n4 |     datadir: ../../etc\n  |              ^\n",
+    );
+}
+
+#[test]
+fn missing_secret() {
+    let run = Run::new(NOTARY_YAML);
+    let dir = run.dir.path().display().to_string();
+    run.env("DOKOMODO_SEED_FILE", &format!("{dir}/nope")).args(&["render", "iguana"]).fails(
+        CONFIG,
+        "dokomodo: error: no seed secret: DIR/nope does not exist (named by DOKOMODO_SEED_FILE) (mount the dokomodo_seed secret, or set DOKOMODO_SEED_FILE or DOKOMODO_SEED)\n",
+    );
+}
+
+#[test]
+fn both_secret_variables_set() {
+    Run::new(NOTARY_YAML)
+        .env("DOKOMODO_SEED_FILE", "/x")
+        .env("DOKOMODO_SEED", "0123456789abcdef")
+        .args(&["render", "iguana"])
+        .fails(CONFIG, "dokomodo: error: both DOKOMODO_SEED_FILE and DOKOMODO_SEED are set; set only one\n");
+}
+
+#[test]
+fn short_secret() {
+    let run = Run::new(NOTARY_YAML);
+    let seed = run.dir.write("seed", "tooshort\n");
+    run.env("DOKOMODO_SEED_FILE", seed.to_str().unwrap()).args(&["render", "iguana"]).fails(
+        CONFIG,
+        "dokomodo: error: the seed secret DIR/seed is 8 bytes; at least 16 are needed\n",
+    );
+}
+
+#[test]
+fn unreadable_secret() {
+    let run = Run::new(NOTARY_YAML);
+    let not_a_dir = run.dir.write("file", "x");
+    run.env("DOKOMODO_SEED_FILE", &format!("{}/seed", not_a_dir.display())).args(&["render", "iguana"]).fails(
+        CONFIG,
+        "dokomodo: error: cannot read the seed secret DIR/file/seed: Not a directory\n",
+    );
+}
+
+#[test]
+fn secret_is_a_directory() {
+    let run = Run::new(NOTARY_YAML);
+    let dir = run.dir.path().display().to_string();
+    run.env("DOKOMODO_SEED_FILE", &dir).args(&["render", "iguana"]).fails(
+        CONFIG,
+        "dokomodo: error: the seed secret DIR is a directory, not a file\n",
+    );
+}
+
+#[test]
+fn missing_config() {
+    let run = Run::new(NOTARY_YAML);
+    let missing = run.dir.path().join("missing.yaml");
+    run.args(&["--config", missing.to_str().unwrap(), "check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/missing.yaml: cannot read the config: No such file or directory\n",
+    );
+}
+
+#[test]
+fn config_is_a_directory() {
+    let run = Run::new(NOTARY_YAML);
+    let dir = run.dir.path().display().to_string();
+    run.args(&["--config", &dir, "check"]).fails(CONFIG, "dokomodo: error: DIR: is a directory, not a YAML file\n");
+}
+
+#[test]
+fn empty_config() {
+    Run::new("").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:1:1: the file is empty; expected a mapping with a `chains:` key\n",
+    );
+}
+
+#[test]
+fn binary_garbage_config() {
+    let run = Run::new("");
+    run.dir.write("notary.yaml", b"chains:\n  \xff\xfe\x00\x01");
+    run.args(&["check"]).fails(CONFIG, "dokomodo: error: DIR/notary.yaml:2:3: the file is not UTF-8 text\n");
+}
+
+#[test]
+fn alias_bomb() {
+    let mut yaml = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for pair in names.windows(2) {
+        let refs = vec![format!("*{}", pair[0]); 10].join(",");
+        yaml.push_str(&format!("x-{}: &{} [{refs}]\n", pair[1], pair[1]));
+    }
+    yaml = yaml.replacen("a: &a", "x-a: &a", 1);
+    let (stdout, stderr) = Run::new(&yaml).args(&["check"]).status(CONFIG);
+    assert_eq!(stdout, "");
+    assert!(stderr.starts_with("dokomodo: error: "), "{stderr}");
+    assert!(stderr.contains("notary.yaml:") && stderr.contains("too many YAML nodes once aliases are expanded (an alias bomb?)"), "{stderr}");
+}
+
+#[test]
+fn kmd_with_parameters() {
+    Run::new("chains:\n  KMD:\n    ac_supply: 5\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:2:3: chains.KMD: KMD takes no -ac_* parameters, but `ac_supply` is set\n  |\n2 |   KMD:\n  |   ^\n",
+    );
+}
+
+#[test]
+fn remote_chain_without_rpc_allow() {
+    Run::new("chains:\n  BEER: {ac_supply: 100000000}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:2:3: chains.BEER: iguana reaches this chain at host `beer`, but `rpc.allow` is empty, so komodod would refuse every caller but 127.0.0.1; list iguana's network under `rpc.allow`, or set `host: 127.0.0.1` if the chain runs beside iguana\n  |\n2 |   BEER: {ac_supply: 100000000}\n  |   ^\n",
+    );
+}
+
+#[test]
+fn unknown_chain_on_the_command_line() {
+    Run::new(NOTARY_YAML).seed().args(&["render", "komodod", "--chain", "BEEER"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml: no chain `BEEER` (the YAML has: KMD, BEER, PIZZA)\n",
+    );
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    Run::new(NOTARY_YAML).args(&["frobnicate"]).fails(64, "dokomodo: error: unknown command `frobnicate`\ntry `dokomodo --help`\n");
+    Run::new(NOTARY_YAML).args(&["render", "komodod"]).fails(
+        64,
+        "dokomodo: error: the komodod role needs --chain NAME (or $DOKOMODO_CHAIN)\ntry `dokomodo --help`\n",
+    );
+}
+
+#[test]
+fn nothing_is_written_on_a_bad_config() {
+    let run = Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER:\n    ac_supply: 100000000\n  PIZZA:\n    ac_suply: 1\n").seed().args(&["render", "iguana"]);
+    run.status(CONFIG);
+    assert_eq!(std::fs::read_dir(run.home()).unwrap().count(), 0, "HOME must stay empty");
+}

@@ -1,0 +1,699 @@
+//! The file writer against a real filesystem: outcomes, modes, symlinks, and
+//! failures (a directory in the way, read-only, full) that must leave every
+//! previous file as it was and no temporary file behind.
+//!
+//! Runs as root (the mount tests need it); a failing mount fails the test.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use dokomodo::files::{FileSpec, Modes, Outcome, write_set};
+
+const PRIVATE: Modes = Modes {
+    shared_with_group0: false,
+};
+const SHARED: Modes = Modes {
+    shared_with_group0: true,
+};
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("dokomodo-files-{}-{n}-{test}", std::process::id()));
+        fs::create_dir(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A fresh subdirectory, e.g. "outside" the root under test.
+    fn sub(&self, name: &str) -> PathBuf {
+        let path = self.0.join(name);
+        fs::create_dir_all(&path).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A mount, unmounted when dropped (declare it after its TempDir).
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, size: &str) -> Mount {
+        run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+                path_str(dir),
+            ],
+        );
+        Mount(dir.to_path_buf())
+    }
+
+    /// `dir` mounted read-only onto itself.
+    fn read_only_bind(dir: &Path) -> Mount {
+        run("mount", &["--bind", path_str(dir), path_str(dir)]);
+        let mount = Mount(dir.to_path_buf());
+        run("mount", &["-o", "remount,bind,ro", path_str(dir)]);
+        mount
+    }
+
+    fn remount_read_only(&self) {
+        run("mount", &["-o", "remount,ro", path_str(&self.0)]);
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        // A test running in parallel may be between fork and exec, briefly
+        // holding a descriptor inside this mount: detach lazily if busy.
+        let unmounted = Command::new("umount").arg(&self.0).status();
+        if !unmounted.is_ok_and(|s| s.success()) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+}
+
+fn run(cmd: &str, args: &[&str]) {
+    let status = Command::new(cmd).args(args).status().unwrap();
+    assert!(
+        status.success(),
+        "{cmd} {args:?} failed: these tests need root"
+    );
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn spec(path: &str, contents: &str) -> FileSpec {
+    FileSpec {
+        path: path.into(),
+        contents: contents.as_bytes().to_vec(),
+    }
+}
+
+fn outcomes(result: &[(PathBuf, Outcome)]) -> Vec<(&str, Outcome)> {
+    result
+        .iter()
+        .map(|(p, o)| (p.to_str().unwrap(), *o))
+        .collect()
+}
+
+fn mode(p: impl AsRef<Path>) -> u32 {
+    fs::symlink_metadata(p).unwrap().mode() & 0o7777
+}
+
+fn gid(p: impl AsRef<Path>) -> u32 {
+    fs::symlink_metadata(p).unwrap().gid()
+}
+
+fn read(p: impl AsRef<Path>) -> String {
+    fs::read_to_string(p).unwrap()
+}
+
+fn mtime(p: impl AsRef<Path>) -> SystemTime {
+    fs::symlink_metadata(p).unwrap().modified().unwrap()
+}
+
+/// Backdates a file so "not rewritten" shows without sleeping.
+fn backdate(p: impl AsRef<Path>) -> SystemTime {
+    let past = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    past
+}
+
+#[derive(Debug, PartialEq)]
+enum Entry {
+    Dir {
+        mode: u32,
+    },
+    File {
+        contents: Vec<u8>,
+        mode: u32,
+        mtime: SystemTime,
+        ino: u64,
+    },
+    Link(PathBuf),
+}
+
+/// Everything under `root` that a failed write must not change.
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, Entry> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            let mode = meta.mode() & 0o7777;
+            if meta.is_dir() {
+                out.insert(rel, Entry::Dir { mode });
+                walk(root, &path, out);
+            } else if meta.is_symlink() {
+                out.insert(rel, Entry::Link(fs::read_link(&path).unwrap()));
+            } else {
+                let contents = fs::read(&path).unwrap();
+                out.insert(
+                    rel,
+                    Entry::File {
+                        contents,
+                        mode,
+                        mtime: meta.modified().unwrap(),
+                        ino: meta.ino(),
+                    },
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn temp_files(root: &Path) -> Vec<PathBuf> {
+    snapshot(root)
+        .into_keys()
+        .filter(|p| p.to_string_lossy().contains("dokomodo-tmp"))
+        .collect()
+}
+
+#[test]
+fn first_run_creates_and_a_rerun_leaves_everything_untouched() {
+    let tmp = TempDir::new("rerun");
+    let root = tmp.path();
+    let set = [
+        spec("z.conf", "z=1\n"),
+        spec(".komodo/komodo.conf", "rpcport=7771\n"),
+    ];
+
+    let first = write_set(root, &[], &set, PRIVATE).unwrap();
+    assert_eq!(
+        outcomes(&first),
+        [
+            ("z.conf", Outcome::Created),
+            (".komodo/komodo.conf", Outcome::Created)
+        ]
+    );
+    assert_eq!(read(root.join(".komodo/komodo.conf")), "rpcport=7771\n");
+
+    let past = backdate(root.join("z.conf"));
+    backdate(root.join(".komodo/komodo.conf"));
+    let before = snapshot(root);
+    let second = write_set(root, &[], &set, PRIVATE).unwrap();
+    assert_eq!(
+        outcomes(&second),
+        [
+            ("z.conf", Outcome::Unchanged),
+            (".komodo/komodo.conf", Outcome::Unchanged)
+        ]
+    );
+    assert_eq!(mtime(root.join("z.conf")), past);
+    assert_eq!(
+        snapshot(root),
+        before,
+        "an unchanged set must not touch the disk"
+    );
+}
+
+#[test]
+fn only_the_changed_file_is_replaced() {
+    let tmp = TempDir::new("replace");
+    let root = tmp.path();
+    write_set(
+        root,
+        &[],
+        &[spec("a.conf", "a\n"), spec("b.conf", "b\n")],
+        PRIVATE,
+    )
+    .unwrap();
+    let past = backdate(root.join("a.conf"));
+
+    let result = write_set(
+        root,
+        &[],
+        &[spec("a.conf", "a\n"), spec("b.conf", "b=2\n")],
+        PRIVATE,
+    )
+    .unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            ("a.conf", Outcome::Unchanged),
+            ("b.conf", Outcome::Replaced)
+        ]
+    );
+    assert_eq!(read(root.join("b.conf")), "b=2\n");
+    assert_eq!(mtime(root.join("a.conf")), past);
+    assert!(temp_files(root).is_empty());
+}
+
+#[test]
+fn private_modes_are_0600_and_0700_whatever_the_umask() {
+    let tmp = TempDir::new("modes");
+    let root = tmp.path();
+    // A umask that would strip the owner's write bit: modes must not depend on it.
+    // The umask is process-wide: tests running meanwhile set every mode they
+    // assert on explicitly, and as root they can write 0400 files anyway.
+    // SAFETY: umask only swaps the process's mask; restored below.
+    let old = unsafe { libc::umask(0o277) };
+    let result = write_set(
+        root,
+        &[PathBuf::from("data/KMD")],
+        &[spec("a/b/c.conf", "c\n")],
+        PRIVATE,
+    );
+    // SAFETY: as above.
+    unsafe { libc::umask(old) };
+    result.unwrap();
+
+    for dir in ["a", "a/b", "data", "data/KMD"] {
+        assert_eq!(mode(root.join(dir)), 0o700, "{dir}");
+    }
+    assert_eq!(mode(root.join("a/b/c.conf")), 0o600);
+}
+
+#[test]
+fn group_mode_uses_0660_0770_and_group_0_also_on_existing_files() {
+    let tmp = TempDir::new("group");
+    let root = tmp.path();
+    let shared = tmp.sub("shared");
+    fs::write(shared.join("a.conf"), "a\n").unwrap();
+    for p in [shared.clone(), shared.join("a.conf")] {
+        std::os::unix::fs::chown(&p, None, Some(1234)).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let past = backdate(shared.join("a.conf"));
+
+    let set = [
+        spec("shared/a.conf", "a\n"),
+        spec("shared/new/b.conf", "b\n"),
+    ];
+    let result = write_set(root, &[PathBuf::from("data")], &set, SHARED).unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            ("shared/a.conf", Outcome::Unchanged),
+            ("shared/new/b.conf", Outcome::Created)
+        ]
+    );
+
+    for dir in ["shared", "shared/new", "data"] {
+        assert_eq!(
+            (mode(root.join(dir)), gid(root.join(dir))),
+            (0o770, 0),
+            "{dir}"
+        );
+    }
+    for file in ["shared/a.conf", "shared/new/b.conf"] {
+        assert_eq!(
+            (mode(root.join(file)), gid(root.join(file))),
+            (0o660, 0),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        mtime(shared.join("a.conf")),
+        past,
+        "fixing the mode must not rewrite"
+    );
+}
+
+#[test]
+fn for_current_process_picks_private_mode_for_root() {
+    // These tests run as root: group mode is only for a non-root uid with gid 0.
+    assert_eq!(Modes::for_current_process(), PRIVATE);
+}
+
+#[test]
+fn an_unchanged_file_with_a_loose_mode_is_tightened_not_rewritten() {
+    let tmp = TempDir::new("tighten");
+    let root = tmp.path();
+    fs::write(root.join("a.conf"), "a\n").unwrap();
+    fs::set_permissions(root.join("a.conf"), fs::Permissions::from_mode(0o644)).unwrap();
+    let past = backdate(root.join("a.conf"));
+    let ino = fs::metadata(root.join("a.conf")).unwrap().ino();
+
+    let result = write_set(root, &[], &[spec("a.conf", "a\n")], PRIVATE).unwrap();
+    assert_eq!(outcomes(&result), [("a.conf", Outcome::Unchanged)]);
+    assert_eq!(mode(root.join("a.conf")), 0o600);
+    assert_eq!(mtime(root.join("a.conf")), past);
+    assert_eq!(fs::metadata(root.join("a.conf")).unwrap().ino(), ino);
+}
+
+#[test]
+fn target_directories_get_the_mode_but_the_root_and_directories_above_do_not() {
+    let tmp = TempDir::new("dirmodes");
+    let root = tmp.path();
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+    let opt = tmp.sub("opt");
+    let komodo = tmp.sub(".komodo");
+    for dir in [&opt, &komodo] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    let set = [
+        spec("top.conf", "t\n"),
+        spec("opt/komodo/x.conf", "x\n"),
+        spec(".komodo/komodo.conf", "k\n"),
+    ];
+    write_set(root, &[], &set, PRIVATE).unwrap();
+    assert_eq!(mode(root), 0o755, "the root is the caller's");
+    assert_eq!(
+        mode(&opt),
+        0o755,
+        "a pre-existing directory above a target is left alone"
+    );
+    assert_eq!(mode(opt.join("komodo")), 0o700, "created");
+    assert_eq!(
+        mode(&komodo),
+        0o700,
+        "a pre-existing target directory is fixed"
+    );
+}
+
+#[test]
+fn extra_directories_are_created_even_when_empty() {
+    let tmp = TempDir::new("dirs");
+    let root = tmp.path();
+    let result = write_set(root, &[PathBuf::from(".komodo/BEER")], &[], PRIVATE).unwrap();
+    assert!(result.is_empty());
+    assert!(root.join(".komodo/BEER").is_dir());
+}
+
+#[test]
+fn a_symlink_at_a_target_file_is_replaced_and_its_target_left_intact() {
+    let tmp = TempDir::new("filelink");
+    let root = tmp.sub("root");
+    let outside = tmp.sub("outside");
+    fs::write(outside.join("shadow"), "precious\n").unwrap();
+    fs::set_permissions(outside.join("shadow"), fs::Permissions::from_mode(0o644)).unwrap();
+    symlink(outside.join("shadow"), root.join("a.conf")).unwrap();
+    symlink(outside.join("ghost"), root.join("b.conf")).unwrap();
+
+    let result = write_set(
+        &root,
+        &[],
+        &[spec("a.conf", "precious\n"), spec("b.conf", "b\n")],
+        PRIVATE,
+    )
+    .unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [("a.conf", Outcome::Replaced), ("b.conf", Outcome::Replaced)]
+    );
+    assert_eq!(read(outside.join("shadow")), "precious\n");
+    assert_eq!(
+        mode(outside.join("shadow")),
+        0o644,
+        "the link's target is not chmod'ed either"
+    );
+    assert!(
+        !outside.join("ghost").exists(),
+        "a dangling link is not followed to create its target"
+    );
+    for name in ["a.conf", "b.conf"] {
+        assert!(
+            fs::symlink_metadata(root.join(name)).unwrap().is_file(),
+            "{name} is now a regular file"
+        );
+    }
+    assert_eq!(read(root.join("b.conf")), "b\n");
+}
+
+#[test]
+fn a_symlinked_directory_below_the_root_is_refused_and_nothing_written() {
+    let tmp = TempDir::new("dirlink");
+    let root = tmp.sub("root");
+    let outside = tmp.sub("outside");
+    fs::write(root.join("first.conf"), "old\n").unwrap();
+    symlink(&outside, root.join(".komodo")).unwrap();
+    let before = snapshot(&root);
+
+    let set = [
+        spec("first.conf", "new\n"),
+        spec("new/x.conf", "x\n"),
+        spec(".komodo/komodo.conf", "k\n"),
+    ];
+    let err = write_set(&root, &[], &set, PRIVATE).unwrap_err();
+    let root_str = root.display();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "refusing to follow symlink {root_str}/.komodo: directories below {root_str} must be real directories"
+        )
+    );
+    assert_eq!(
+        snapshot(&root),
+        before,
+        "no file, no temp file, no new directory"
+    );
+    assert!(snapshot(&outside).is_empty());
+}
+
+#[test]
+fn a_symlink_deeper_in_the_path_is_refused_too() {
+    let tmp = TempDir::new("deeplink");
+    let root = tmp.sub("root");
+    let outside = tmp.sub("outside");
+    fs::create_dir(root.join("a")).unwrap();
+    symlink(&outside, root.join("a/b")).unwrap();
+
+    let err = write_set(&root, &[PathBuf::from("a/b/c")], &[], PRIVATE).unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "refusing to follow symlink {}/a/b:",
+            root.display()
+        )),
+        "{err}"
+    );
+    assert!(snapshot(&outside).is_empty());
+}
+
+#[test]
+fn the_root_itself_may_be_a_symlink() {
+    let tmp = TempDir::new("rootlink");
+    let real = tmp.sub("var/home");
+    symlink(&real, tmp.path().join("home")).unwrap();
+
+    write_set(
+        &tmp.path().join("home"),
+        &[],
+        &[spec(".komodo/komodo.conf", "k\n")],
+        PRIVATE,
+    )
+    .unwrap();
+    assert_eq!(read(real.join(".komodo/komodo.conf")), "k\n");
+}
+
+#[test]
+fn a_directory_in_the_way_fails_before_anything_changes() {
+    let tmp = TempDir::new("inway");
+    let root = tmp.path();
+    fs::write(root.join("a.conf"), "old\n").unwrap();
+    fs::create_dir(root.join("c.conf")).unwrap();
+    let before = snapshot(root);
+
+    let set = [
+        spec("a.conf", "new\n"),
+        spec("new/x.conf", "x\n"),
+        spec("c.conf", "c\n"),
+    ];
+    let err = write_set(root, &[PathBuf::from("data")], &set, PRIVATE).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot replace {}/c.conf: it is a directory, not a regular file",
+            root.display()
+        )
+    );
+    assert_eq!(
+        snapshot(root),
+        before,
+        "a.conf as it was, new/ and data/ removed, no temp file"
+    );
+}
+
+#[test]
+fn a_read_only_directory_fails_before_anything_changes() {
+    let tmp = TempDir::new("rodir");
+    let root = tmp.path();
+    fs::write(root.join("a.conf"), "old\n").unwrap();
+    fs::write(tmp.sub("ro").join("b.conf"), "old b\n").unwrap();
+    let _ro = Mount::read_only_bind(&root.join("ro"));
+    let before = snapshot(root);
+
+    let err = write_set(
+        root,
+        &[],
+        &[spec("a.conf", "new\n"), spec("ro/b.conf", "new b\n")],
+        PRIVATE,
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    let prefix = format!(
+        "cannot write {0}/ro/b.conf (temporary file {0}/ro/.b.conf.dokomodo-tmp.",
+        root.display()
+    );
+    assert!(msg.starts_with(&prefix), "{msg}");
+    assert!(
+        msg.ends_with("): Read-only file system (os error 30)"),
+        "{msg}"
+    );
+    assert_eq!(
+        snapshot(root),
+        before,
+        "a.conf's temp file removed, a.conf as it was"
+    );
+}
+
+#[test]
+fn a_directory_that_cannot_be_created_is_named() {
+    let tmp = TempDir::new("mkdirfail");
+    let root = tmp.path();
+    tmp.sub(".komodo");
+    let _ro = Mount::read_only_bind(&root.join(".komodo"));
+
+    let err = write_set(
+        root,
+        &[PathBuf::from(".komodo/BEER")],
+        &[spec("a.conf", "a\n")],
+        PRIVATE,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot create directory {}/.komodo/BEER: Read-only file system (os error 30)",
+            root.display()
+        )
+    );
+    assert!(!root.join("a.conf").exists());
+}
+
+#[test]
+fn a_full_filesystem_fails_cleanly_and_frees_what_it_took() {
+    let tmp = TempDir::new("full");
+    let root = tmp.sub("small");
+    let _fs = Mount::tmpfs(&root, "64k");
+    write_set(&root, &[], &[spec("a.conf", "old\n")], PRIVATE).unwrap();
+    let before = snapshot(&root);
+
+    let big = "x".repeat(256 * 1024);
+    let err = write_set(
+        &root,
+        &[],
+        &[spec("a.conf", "new\n"), spec("big.dat", &big)],
+        PRIVATE,
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "cannot write {}/big.dat (temporary file ",
+            root.display()
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("): No space left on device (os error 28)"),
+        "{msg}"
+    );
+    assert_eq!(snapshot(&root), before);
+
+    // The space the temp files took is free again: a set that fits goes through.
+    let fits = "y".repeat(48 * 1024);
+    let result = write_set(
+        &root,
+        &[],
+        &[spec("a.conf", "new\n"), spec("mid.dat", &fits)],
+        PRIVATE,
+    )
+    .unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [("a.conf", Outcome::Replaced), ("mid.dat", Outcome::Created)]
+    );
+}
+
+#[test]
+fn a_read_only_filesystem_changes_nothing_but_accepts_an_unchanged_set() {
+    let tmp = TempDir::new("rofs");
+    let root = tmp.sub("mnt");
+    let fs_ = Mount::tmpfs(&root, "64k");
+    let set = [
+        spec(".komodo/komodo.conf", "rpcport=7771\n"),
+        spec("pubkey.txt", "02ab\n"),
+    ];
+    write_set(&root, &[PathBuf::from(".komodo/BEER")], &set, PRIVATE).unwrap();
+    fs_.remount_read_only();
+    let before = snapshot(&root);
+
+    let changed = [
+        spec(".komodo/komodo.conf", "rpcport=7771\n"),
+        spec("pubkey.txt", "03cd\n"),
+    ];
+    let err = write_set(&root, &[], &changed, PRIVATE).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("): Read-only file system (os error 30)"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&root), before);
+
+    // A read-only root filesystem with config already in place is fine.
+    let result = write_set(&root, &[PathBuf::from(".komodo/BEER")], &set, PRIVATE).unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            (".komodo/komodo.conf", Outcome::Unchanged),
+            ("pubkey.txt", Outcome::Unchanged)
+        ]
+    );
+}
+
+#[test]
+fn invalid_paths_are_refused_before_anything_is_written() {
+    let tmp = TempDir::new("invalid");
+    let root = tmp.sub("root");
+    for bad in ["../escape.conf", "/etc/escape.conf", "a//b.conf"] {
+        let err = write_set(
+            &root,
+            &[],
+            &[spec("ok.conf", "ok\n"), spec(bad, "x\n")],
+            PRIVATE,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("invalid path {bad:?} in the file set: ")),
+            "{err}"
+        );
+    }
+    assert!(snapshot(&root).is_empty());
+    assert!(!tmp.path().join("escape.conf").exists());
+}

@@ -1,0 +1,165 @@
+//! `dokomodo run`: render, then the daemon started exactly as komodod and
+//! iguana expect, with no secret in its argv or environment.
+
+mod common;
+use common::{Run, NOTARY_YAML, SEED};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+
+/// A stand-in daemon that records how it was started, then exits with $1
+/// taken from its environment (FAKE_STATUS, default 0).
+fn fake_daemon(run: &Run, name: &str) -> String {
+    let path = run.dir.path().join(name);
+    let report = run.dir.path().join(format!("{name}.report"));
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\n\
+             {{ echo \"uid=$(id -u) gid=$(id -g) cwd=$(pwd) HOME=$HOME\"; \
+             tr '\\0' ' ' < /proc/$$/cmdline; echo; tr '\\0' '\\n' < /proc/$$/environ; }} > {report}\n\
+             exit ${{FAKE_STATUS:-0}}\n",
+            report = report.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+fn report(run: &Run, name: &str) -> String {
+    std::fs::read_to_string(run.dir.path().join(format!("{name}.report"))).unwrap_or_default()
+}
+
+#[test]
+fn komodod_is_started_with_its_identity_and_seeds_and_no_secret() {
+    let run = Run::new(NOTARY_YAML).seed();
+    let komodod = fake_daemon(&run, "komodod");
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&["run", "komodod", "--chain", "PIZZA", "--", "-printtoconsole"]);
+    run.status(0);
+    let report = report(&run, "komodod");
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], format!("uid=0 gid=0 cwd={h} HOME={h}", h = run.home().display()));
+    assert_eq!(
+        lines[1].trim_end(),
+        format!("/bin/sh {komodod} -ac_name=PIZZA -ac_supply=100000000 -addnode=24.54.206.138 -addnode=78.47.196.146 -printtoconsole")
+    );
+    assert!(!report.contains(SEED), "the seed reached the daemon:\n{report}");
+    assert!(!report.contains("DOKOMODO_SEED"), "{report}");
+    assert!(run.home().join(".komodo/PIZZA/PIZZA.conf").is_file());
+}
+
+#[test]
+fn seed_file_variable_is_not_passed_on_either() {
+    let run = Run::new(NOTARY_YAML);
+    let seed = run.dir.write("seed", SEED);
+    let komodod = fake_daemon(&run, "komodod");
+    let run = run
+        .env("DOKOMODO_SEED_FILE", seed.to_str().unwrap())
+        .env("DOKOMODO_KOMODOD", &komodod)
+        .args(&["run", "komodod", "--chain", "KMD"]);
+    run.status(0);
+    let report = report(&run, "komodod");
+    assert!(!report.contains("DOKOMODO_SEED_FILE") && !report.contains(SEED), "{report}");
+    // KMD: no -ac_* at all.
+    assert!(report.lines().nth(1).unwrap().trim_end().ends_with("/komodod -addnode=78.47.196.146"), "{report}");
+}
+
+#[test]
+fn daemon_exit_status_is_passed_on() {
+    let run = Run::new(NOTARY_YAML).seed();
+    let komodod = fake_daemon(&run, "komodod");
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).env("FAKE_STATUS", "42").args(&["run", "komodod", "--chain", "BEER"]);
+    run.status(42);
+}
+
+#[test]
+fn bad_config_starts_nothing() {
+    let run = Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER:\n    ac_supply: 100000000\n    ac_staked: lots\n").seed();
+    let komodod = fake_daemon(&run, "komodod");
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&["run", "komodod", "--chain", "BEER"]);
+    let (_, stderr) = run.status(78);
+    assert!(stderr.contains("notary.yaml:5:16: chains.BEER.ac_staked"), "{stderr}");
+    assert_eq!(report(&run, "komodod"), "", "the daemon must not start");
+    assert_eq!(std::fs::read_dir(run.home()).unwrap().count(), 0, "nothing written");
+}
+
+#[test]
+fn missing_seed_starts_nothing() {
+    let run = Run::new(NOTARY_YAML);
+    let komodod = fake_daemon(&run, "komodod");
+    let missing = run.dir.path().join("no-seed");
+    let run = run
+        .env("DOKOMODO_SEED_FILE", missing.to_str().unwrap())
+        .env("DOKOMODO_KOMODOD", &komodod)
+        .args(&["run", "komodod", "--chain", "BEER"]);
+    run.status(78);
+    assert_eq!(report(&run, "komodod"), "");
+}
+
+#[test]
+fn missing_daemon_is_127() {
+    let run = Run::new(NOTARY_YAML).seed().env("DOKOMODO_KOMODOD", "/nonexistent/komodod").args(&["run", "komodod", "--chain", "BEER"]);
+    let (_, stderr) = run.status(127);
+    assert!(stderr.contains("/nonexistent/komodod"), "{stderr}");
+}
+
+#[test]
+fn iguana_runs_in_its_working_directory_with_the_elected_file() {
+    let run = Run::new(NOTARY_YAML).seed();
+    let iguana = fake_daemon(&run, "iguana");
+    let run = run.env("DOKOMODO_IGUANA", &iguana).args(&["run", "iguana"]);
+    run.status(0);
+    let report = report(&run, "iguana");
+    let home = run.home();
+    assert!(report.starts_with(&format!("uid=0 gid=0 cwd={}/iguana HOME={}", home.display(), home.display())), "{report}");
+    assert_eq!(report.lines().nth(1).unwrap().trim_end(), format!("/bin/sh {iguana} notary"));
+    for chain in ["KMD", "BEER", "PIZZA"] {
+        assert!(home.join(format!("iguana/addcoin/{chain}.json")).is_file(), "{chain}");
+    }
+}
+
+fn passwd_entry(name: &str) -> Option<(u32, u32, String)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&name)).then(|| (f[2].parse().unwrap(), f[3].parse().unwrap(), f[5].to_owned()))
+    })
+}
+
+#[test]
+fn root_drops_to_the_configured_user_and_hands_over_the_files() {
+    assert_eq!(unsafe { libc_geteuid() }, 0, "this test runs as root (as CI does)");
+    let (uid, gid, _) = passwd_entry("nobody").expect("nobody exists");
+    let run = Run::new(NOTARY_YAML).seed();
+    let komodod = fake_daemon(&run, "komodod");
+    std::fs::set_permissions(run.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = run.home();
+    let run = run
+        .env("DOKOMODO_KOMODOD", &komodod)
+        .env("DOKOMODO_USER", "nobody")
+        .args(&["run", "komodod", "--chain", "BEER", "--home", home.to_str().unwrap()]);
+    // The report file is written by the dropped user into a world-writable place.
+    std::fs::set_permissions(run.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    run.status(0);
+    let report = report(&run, "komodod");
+    assert!(report.starts_with(&format!("uid={uid} gid={gid} ")), "{report}");
+    for path in [".komodo", ".komodo/BEER", ".komodo/BEER/BEER.conf", ".komodo/komodo.conf"] {
+        let meta = std::fs::metadata(home.join(path)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (uid, gid), "{path}");
+    }
+}
+
+#[test]
+fn unknown_user_is_a_config_error_and_starts_nothing() {
+    let run = Run::new(NOTARY_YAML).seed();
+    let komodod = fake_daemon(&run, "komodod");
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).env("DOKOMODO_USER", "no-such-user-here").args(&["run", "komodod", "--chain", "BEER"]);
+    let (_, stderr) = run.status(78);
+    assert!(stderr.contains("unknown user `no-such-user-here`"), "{stderr}");
+    assert_eq!(report(&run, "komodod"), "");
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
