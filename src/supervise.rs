@@ -192,13 +192,19 @@ fn stop_leftovers(signals: &Signals, child: pid_t, deadline: Option<Instant>, gr
     let already_due = deadline.is_some_and(|d| d <= Instant::now());
     if !already_due {
         info!("stopping leftover processes: SIGTERM, SIGKILL after {}", seconds(grace));
-        reap::signal_leftovers(child, libc::SIGTERM);
+        let mut termed = Vec::new();
+        reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
         loop {
             match signals.wait(deadline) {
                 Wait::TimedOut => break,
                 Wait::Signal(r) if r.signo == libc::SIGCHLD => {
                     if reap::reap(child).none_left {
                         return;
+                    }
+                    // Orphans of the leftovers are re-parented to the init
+                    // as their parents exit: they get SIGTERM too.
+                    if std::process::id() != 1 {
+                        reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
                     }
                 }
                 Wait::Signal(r) if r.signo == libc::SIGTERM || r.signo == libc::SIGINT => break,
@@ -209,7 +215,7 @@ fn stop_leftovers(signals: &Signals, child: pid_t, deadline: Option<Instant>, gr
         warn!("leftover processes still running: sending SIGKILL");
     }
     loop {
-        reap::signal_leftovers(child, libc::SIGKILL);
+        reap::signal_leftovers(child, libc::SIGKILL, &mut Vec::new());
         if reap::reap(child).none_left {
             return;
         }

@@ -330,6 +330,7 @@ fn close(fd: c_int) {
 
 fn describe(spawn: &Spawn, program: &str, step: Step, errno: c_int) -> SpawnError {
     let source = io::Error::from_raw_os_error(errno);
+    let has_slash = spawn.program.as_bytes().contains(&b'/');
     let target = spawn
         .user
         .as_ref()
@@ -348,16 +349,22 @@ fn describe(spawn: &Spawn, program: &str, step: Step, errno: c_int) -> SpawnErro
             dir: spawn.cwd.clone().unwrap_or_default(),
             source,
         },
+        Step::Exec if errno == libc::ENOENT && has_slash && Path::new(&spawn.program).exists() => {
+            SpawnError::CannotExecute {
+                program: program.to_string(),
+                reason: "bad interpreter (the #! line names a missing program)".to_string(),
+            }
+        }
         Step::Exec if errno == libc::ENOENT => SpawnError::NotFound {
             program: program.to_string(),
-            reason: if spawn.program.as_bytes().contains(&b'/') {
+            reason: if has_slash {
                 "no such file"
             } else {
                 "command not found in PATH"
             },
         },
         Step::Exec => {
-            let is_dir = spawn.program.as_bytes().contains(&b'/') && Path::new(&spawn.program).is_dir();
+            let is_dir = has_slash && Path::new(&spawn.program).is_dir();
             let reason = if is_dir {
                 "is a directory".to_string()
             } else {
