@@ -91,6 +91,11 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
     spawn::keep_inherited_fds_from_child();
 
     let program = spawn.program.to_string_lossy().into_owned();
+    if let Some(target) = spawn.user.as_ref().filter(|_| !crate::user::is_root()) {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        info!("not started as root: running `{program}` as uid {uid}, not as {target}");
+    }
     let child = match spawn::start(&spawn, &signals) {
         Ok(pid) => pid,
         Err(e) => {

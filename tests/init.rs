@@ -313,6 +313,16 @@ fn bits(signals: &[i32]) -> u64 {
 }
 
 #[test]
+fn terminal_stop_signals_do_not_stop_the_init() {
+    // Sent to a background init by the terminal; default action: stop. A
+    // stopped init would never report the exit and the test would time out.
+    for mode in MODES {
+        let done = init_sh(mode, &[], "kill -TTIN $PPID; kill -TTOU $PPID; sleep 0.2; exit 6").run();
+        assert_eq!(done.code, 6, "{mode:?}");
+    }
+}
+
+#[test]
 fn the_child_gets_an_empty_mask_and_no_ignored_signals() {
     for mode in MODES {
         let done = init(mode, &["--", "grep", "^Sig", "/proc/self/status"]).run();

@@ -98,17 +98,11 @@ pub fn init_command(args: Vec<OsString>) -> u8 {
             return e.exit_code();
         }
     };
-    if let Some(target) = &target {
-        if crate::user::is_root() {
-            // gosu sets HOME from the passwd entry; the daemon would
-            // otherwise write its dotfiles into root's home.
-            env.retain(|(k, _)| k != "HOME");
-            env.push(("HOME".into(), target.home.clone().into_os_string()));
-        } else {
-            // SAFETY: getuid has no preconditions and cannot fail.
-            let uid = unsafe { libc::getuid() };
-            info!("not started as root: running as uid {uid}, not as {target}");
-        }
+    if let Some(target) = target.as_ref().filter(|_| crate::user::is_root()) {
+        // gosu sets HOME from the passwd entry; the daemon would otherwise
+        // write its dotfiles into root's home.
+        env.retain(|(k, _)| k != "HOME");
+        env.push(("HOME".into(), target.home.clone().into_os_string()));
     }
 
     supervise(
