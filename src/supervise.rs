@@ -72,7 +72,9 @@ enum Stop {
     NotAsked,
     /// The stop signal was sent; SIGKILL at the deadline (None: the grace
     /// is too long to represent, i.e. never).
-    Asked { deadline: Option<Instant> },
+    Asked {
+        deadline: Option<Instant>,
+    },
     Killed,
 }
 
@@ -155,7 +157,10 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
     match ended {
         reap::Ended::Exited(status) => info!("`{program}` exited with status {status}"),
         reap::Ended::Signaled(sig) => {
-            info!("`{program}` was killed by {}: exit status {code}", signals::name(sig))
+            info!(
+                "`{program}` was killed by {}: exit status {code}",
+                signals::name(sig)
+            )
         }
     }
     code
@@ -166,7 +171,11 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
 fn on_stop_request(stop: Stop, sig: i32, child: pid_t, program: &str, opts: &Options) -> Stop {
     match stop {
         Stop::NotAsked => {
-            let sent = if sig == libc::SIGTERM { opts.stop_signal } else { sig };
+            let sent = if sig == libc::SIGTERM {
+                opts.stop_signal
+            } else {
+                sig
+            };
             info!(
                 "received {}: sending {} to `{program}`, SIGKILL after {}",
                 signals::name(sig),
@@ -179,7 +188,10 @@ fn on_stop_request(stop: Stop, sig: i32, child: pid_t, program: &str, opts: &Opt
             }
         }
         Stop::Asked { .. } => {
-            warn!("received {} again: sending SIGKILL to `{program}`", signals::name(sig));
+            warn!(
+                "received {} again: sending SIGKILL to `{program}`",
+                signals::name(sig)
+            );
             reap::signal_child(child, libc::SIGKILL);
             Stop::Killed
         }
@@ -196,7 +208,10 @@ fn stop_leftovers(signals: &Signals, child: pid_t, deadline: Option<Instant>, gr
     }
     let already_due = deadline.is_some_and(|d| d <= Instant::now());
     if !already_due {
-        info!("stopping leftover processes: SIGTERM, SIGKILL after {}", seconds(grace));
+        info!(
+            "stopping leftover processes: SIGTERM, SIGKILL after {}",
+            seconds(grace)
+        );
         let mut termed = Vec::new();
         reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
         loop {

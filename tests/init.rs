@@ -41,7 +41,10 @@ fn init(mode: Mode, args: &[&str]) -> Init {
         Subreaper => Command::new(BIN),
     };
     command.arg("init").args(args);
-    command.env_remove("DOKOMODO_GRACE").env_remove("DOKOMODO_STOP_SIGNAL").env_remove("DOKOMODO_USER");
+    command
+        .env_remove("DOKOMODO_GRACE")
+        .env_remove("DOKOMODO_STOP_SIGNAL")
+        .env_remove("DOKOMODO_USER");
     Init { command }
 }
 
@@ -122,12 +125,17 @@ impl Init {
         };
         let elapsed = start.elapsed();
         let done = Done {
-            code: status.code().unwrap_or_else(|| panic!("init died of a signal: {status:?}")),
+            code: status
+                .code()
+                .unwrap_or_else(|| panic!("init died of a signal: {status:?}")),
             stdout: out.join().unwrap(),
             stderr: err.join().unwrap(),
             elapsed,
         };
-        eprintln!("--- {:?} -> {} in {:?}\n{}", self.command, done.code, done.elapsed, done.stderr);
+        eprintln!(
+            "--- {:?} -> {} in {:?}\n{}",
+            self.command, done.code, done.elapsed, done.stderr
+        );
         done
     }
 }
@@ -180,15 +188,31 @@ fn death_by_signal_is_128_plus_the_signal() {
 fn missing_command_is_127_and_unexecutable_is_126_with_one_line_naming_it() {
     for mode in MODES {
         for (cmd, code, says) in [
-            ("/no/such/daemon", 127, "cannot run `/no/such/daemon`: no such file"),
-            ("no-such-daemon", 127, "cannot run `no-such-daemon`: command not found in PATH"),
+            (
+                "/no/such/daemon",
+                127,
+                "cannot run `/no/such/daemon`: no such file",
+            ),
+            (
+                "no-such-daemon",
+                127,
+                "cannot run `no-such-daemon`: command not found in PATH",
+            ),
             ("/etc", 126, "cannot run `/etc`: is a directory"),
-            ("/etc/passwd", 126, "cannot run `/etc/passwd`: permission denied"),
+            (
+                "/etc/passwd",
+                126,
+                "cannot run `/etc/passwd`: permission denied",
+            ),
         ] {
             let done = init(mode, &["--", cmd]).run();
             assert_eq!(done.code, code, "{mode:?} {cmd}");
             assert_eq!(done.stderr.lines().count(), 1, "{}", done.stderr);
-            assert!(done.stderr.starts_with(&format!("dokomodo: error: {says}")), "{}", done.stderr);
+            assert!(
+                done.stderr.starts_with(&format!("dokomodo: error: {says}")),
+                "{}",
+                done.stderr
+            );
         }
     }
 }
@@ -201,22 +225,39 @@ fn usage_and_configuration_errors() {
 
     let done = init(Subreaper, &["--grace", "soon", "--", "true"]).run();
     assert_eq!(done.code, 64);
-    assert!(done.stderr.contains("--grace: `soon` is not a number of seconds"), "{}", done.stderr);
+    assert!(
+        done.stderr
+            .contains("--grace: `soon` is not a number of seconds"),
+        "{}",
+        done.stderr
+    );
 
-    let done = init(Subreaper, &["--", "true"]).env("DOKOMODO_GRACE", "soon").run();
+    let done = init(Subreaper, &["--", "true"])
+        .env("DOKOMODO_GRACE", "soon")
+        .run();
     assert_eq!(done.code, 78);
     assert_eq!(
         done.stderr,
         "dokomodo: error: DOKOMODO_GRACE: `soon` is not a number of seconds\n"
     );
 
-    let done = init(Subreaper, &["--", "true"]).env("DOKOMODO_STOP_SIGNAL", "SIGNOPE").run();
+    let done = init(Subreaper, &["--", "true"])
+        .env("DOKOMODO_STOP_SIGNAL", "SIGNOPE")
+        .run();
     assert_eq!(done.code, 78);
-    assert!(done.stderr.contains("DOKOMODO_STOP_SIGNAL"), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("DOKOMODO_STOP_SIGNAL"),
+        "{}",
+        done.stderr
+    );
 
     let done = init(Subreaper, &["--help"]).run();
     assert_eq!(done.code, 0);
-    assert!(done.stdout.starts_with("usage: dokomodo init"), "{}", done.stdout);
+    assert!(
+        done.stdout.starts_with("usage: dokomodo init"),
+        "{}",
+        done.stdout
+    );
 }
 
 // ---- signals ----------------------------------------------------------------
@@ -243,7 +284,9 @@ fn every_catchable_signal_is_forwarded_as_sent() {
     let rt = rtmin_plus_3().to_string();
     // INT last: it starts the grace period, and a second TERM or INT would
     // then mean SIGKILL.
-    let signals = ["HUP", "QUIT", "USR1", "USR2", "WINCH", "CONT", "ALRM", "PIPE", &rt, "INT"];
+    let signals = [
+        "HUP", "QUIT", "USR1", "USR2", "WINCH", "CONT", "ALRM", "PIPE", &rt, "INT",
+    ];
     for mode in MODES {
         let dir = scratch();
         let got = dir.join("got");
@@ -317,7 +360,12 @@ fn terminal_stop_signals_do_not_stop_the_init() {
     // Sent to a background init by the terminal; default action: stop. A
     // stopped init would never report the exit and the test would time out.
     for mode in MODES {
-        let done = init_sh(mode, &[], "kill -TTIN $PPID; kill -TTOU $PPID; sleep 0.2; exit 6").run();
+        let done = init_sh(
+            mode,
+            &[],
+            "kill -TTIN $PPID; kill -TTOU $PPID; sleep 0.2; exit 6",
+        )
+        .run();
         assert_eq!(done.code, 6, "{mode:?}");
     }
 }
@@ -334,14 +382,20 @@ fn the_child_gets_an_empty_mask_and_no_ignored_signals() {
 #[test]
 fn the_child_gets_the_mask_and_ignored_signals_the_init_was_given() {
     let done = init(Subreaper, &["--", "grep", "^Sig", "/proc/self/status"])
-        .given(&[libc::SIGHUP, libc::SIGPIPE, libc::SIGCHLD], &[libc::SIGUSR2])
+        .given(
+            &[libc::SIGHUP, libc::SIGPIPE, libc::SIGCHLD],
+            &[libc::SIGUSR2],
+        )
         .run();
     // Also shows that an init started with SIGCHLD ignored still gets its
     // child's status (or it would hang).
     assert_eq!(done.code, 0);
     assert_eq!(
         mask_and_ignored(&done.stdout),
-        (bits(&[libc::SIGUSR2]), bits(&[libc::SIGHUP, libc::SIGPIPE, libc::SIGCHLD]))
+        (
+            bits(&[libc::SIGUSR2]),
+            bits(&[libc::SIGHUP, libc::SIGPIPE, libc::SIGCHLD])
+        )
     );
 }
 
@@ -372,9 +426,18 @@ fn a_thousand_orphans_are_reaped_and_the_status_kept() {
 #[test]
 fn a_child_ignoring_the_stop_signal_is_killed_after_the_grace() {
     for mode in MODES {
-        let done = init_sh(mode, &["--grace", "1"], "trap '' TERM; kill -TERM $PPID; sleep 30").run();
+        let done = init_sh(
+            mode,
+            &["--grace", "1"],
+            "trap '' TERM; kill -TERM $PPID; sleep 30",
+        )
+        .run();
         assert_eq!(done.code, 137, "{mode:?}");
-        assert!(done.elapsed >= Duration::from_millis(900), "{:?}", done.elapsed);
+        assert!(
+            done.elapsed >= Duration::from_millis(900),
+            "{:?}",
+            done.elapsed
+        );
         assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
         assert!(done.stderr.contains("sending SIGKILL"), "{}", done.stderr);
     }
@@ -390,8 +453,9 @@ fn a_child_ignoring_the_stop_signal_is_killed_after_the_grace() {
 fn a_second_term_or_int_during_the_grace_kills_at_once() {
     for mode in MODES {
         for (first, second) in [("TERM", "TERM"), ("TERM", "INT"), ("INT", "TERM")] {
-            let script =
-                format!("trap '' TERM INT; kill -{first} $PPID; sleep 0.3; kill -{second} $PPID; sleep 30");
+            let script = format!(
+                "trap '' TERM INT; kill -{first} $PPID; sleep 0.3; kill -{second} $PPID; sleep 30"
+            );
             let done = init_sh(mode, &["--grace", "60"], &script).run();
             assert_eq!(done.code, 137, "{mode:?}");
             assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
@@ -431,12 +495,19 @@ fn leftovers_ignoring_term_are_killed_after_the_grace() {
         );
         let done = init_sh(mode, &["--grace", "1"], &script).run();
         assert_eq!(done.code, 4, "{mode:?}");
-        assert!(done.elapsed >= Duration::from_millis(900), "{:?}", done.elapsed);
+        assert!(
+            done.elapsed >= Duration::from_millis(900),
+            "{:?}",
+            done.elapsed
+        );
         assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
         if let Subreaper = mode {
             // Host pid: it must be gone (killed and reaped), not a zombie.
             let pid = read(&pid_file).trim().to_string();
-            assert!(!Path::new(&format!("/proc/{pid}")).exists(), "leftover {pid} still there");
+            assert!(
+                !Path::new(&format!("/proc/{pid}")).exists(),
+                "leftover {pid} still there"
+            );
         }
     }
 }
@@ -451,7 +522,14 @@ fn no_descriptor_leaks_into_the_child() {
         let mut run = match mode {
             Pid1 => {
                 let mut c = Command::new("unshare");
-                c.args(["--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c"]);
+                c.args([
+                    "--pid",
+                    "--fork",
+                    "--mount-proc",
+                    "--kill-child",
+                    "sh",
+                    "-c",
+                ]);
                 c
             }
             Subreaper => {
@@ -460,11 +538,18 @@ fn no_descriptor_leaks_into_the_child() {
                 c
             }
         };
-        run.arg(format!("exec 7</etc/passwd; exec {BIN} init {}", args.join(" ")));
+        run.arg(format!(
+            "exec 7</etc/passwd; exec {BIN} init {}",
+            args.join(" ")
+        ));
         let done = Init { command: run }.run();
         assert_eq!(done.code, 0);
         // 3 is the directory ls itself opens.
-        assert_eq!(done.stdout.split_whitespace().collect::<Vec<_>>(), ["0", "1", "2", "3"], "{mode:?}");
+        assert_eq!(
+            done.stdout.split_whitespace().collect::<Vec<_>>(),
+            ["0", "1", "2", "3"],
+            "{mode:?}"
+        );
     }
 }
 
@@ -479,7 +564,10 @@ fn the_seed_never_reaches_the_child_environment() {
         assert_eq!(done.code, 0);
         let vars: Vec<&str> = done.stdout.split('\0').collect();
         assert!(vars.contains(&"KEPT=yes"), "{vars:?}");
-        assert!(!vars.iter().any(|v| v.starts_with("DOKOMODO_SEED")), "{vars:?}");
+        assert!(
+            !vars.iter().any(|v| v.starts_with("DOKOMODO_SEED")),
+            "{vars:?}"
+        );
         assert!(!done.stderr.contains("horse"), "{}", done.stderr);
     }
 }
@@ -500,7 +588,11 @@ fn with_a_terminal_the_child_group_is_in_the_foreground() {
     }
     .run();
     assert_eq!(done.code, 0, "{}", done.stdout);
-    let line = done.stdout.lines().find(|l| l.starts_with("child=")).expect(&done.stdout);
+    let line = done
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("child="))
+        .expect(&done.stdout);
     let field = |name: &str| {
         line.split_whitespace()
             .find_map(|f| f.strip_prefix(&format!("{name}=")))
@@ -510,6 +602,35 @@ fn with_a_terminal_the_child_group_is_in_the_foreground() {
     };
     assert_eq!(field("child"), field("fg"), "{line}");
     assert_ne!(field("child"), field("init"), "{line}");
+}
+
+#[test]
+fn with_a_terminal_ctrl_c_goes_straight_to_the_child() {
+    use std::io::{BufRead, BufReader, Write};
+    // Type Ctrl-C once the init says it started CMD (by then CMD's group has
+    // the terminal). SIGINT must reach CMD from the terminal, not through
+    // the init, which would log "received SIGINT".
+    let mut script = Command::new("script")
+        .args(["-qec", &format!("{BIN} init -- sleep 30"), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut keyboard = script.stdin.take().unwrap();
+    let mut screen = BufReader::new(script.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while screen.read_line(&mut line).unwrap() > 0 {
+        seen += &line;
+        if line.contains("info: started") {
+            keyboard.write_all(b"\x03").unwrap();
+        }
+        line.clear();
+    }
+    let status = script.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("killed by SIGINT"), "{seen}");
+    assert!(!seen.contains("received SIGINT"), "{seen}");
 }
 
 // ---- privilege drop -----------------------------------------------------------
@@ -527,7 +648,9 @@ fn user_option_drops_privileges_like_gosu() {
         ("12345:54321", "12345 54321 [54321] /"),
     ] {
         for mode in MODES {
-            let done = init_sh(mode, &["--user", spec], WHO).env("HOME", "/root").run();
+            let done = init_sh(mode, &["--user", spec], WHO)
+                .env("HOME", "/root")
+                .run();
             assert_eq!(done.code, 0, "{spec}");
             assert_eq!(done.stdout.trim(), expect, "{mode:?} --user {spec}");
         }
@@ -539,8 +662,16 @@ fn user_option_drops_privileges_like_gosu() {
 #[test]
 fn supplementary_groups_come_from_the_group_file() {
     let dir = scratch();
-    std::fs::write(dir.join("passwd"), "komodo:x:4242:4243::/home/komodo:/bin/sh\n").unwrap();
-    std::fs::write(dir.join("group"), "komodo:x:4243:\nnotary:x:4244:other,komodo\nelse:x:4245:other\n").unwrap();
+    std::fs::write(
+        dir.join("passwd"),
+        "komodo:x:4242:4243::/home/komodo:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("group"),
+        "komodo:x:4243:\nnotary:x:4244:other,komodo\nelse:x:4245:other\n",
+    )
+    .unwrap();
     let done = init_sh(Pid1, &["--user", "komodo"], WHO)
         .env("DOKOMODO_PASSWD_FILE", dir.join("passwd"))
         .env("DOKOMODO_GROUP_FILE", dir.join("group"))
@@ -560,7 +691,11 @@ fn an_unknown_user_is_a_config_error() {
         );
         let done = init_sh(mode, &["--user", "nobody:no-such-group"], "exit 0").run();
         assert_eq!(done.code, 78);
-        assert!(done.stderr.contains("unknown group `no-such-group`"), "{}", done.stderr);
+        assert!(
+            done.stderr.contains("unknown group `no-such-group`"),
+            "{}",
+            done.stderr
+        );
     }
 }
 
@@ -572,5 +707,9 @@ fn started_as_a_non_root_user_it_runs_without_switching() {
     let done = init_sh(Subreaper, &["--user", "nobody"], &inner).run();
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_eq!(done.stdout.trim(), "65534 65534 [65534] /nonexistent");
-    assert!(done.stderr.contains("not started as root"), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("not started as root"),
+        "{}",
+        done.stderr
+    );
 }
