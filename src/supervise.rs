@@ -146,13 +146,6 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
         }
     };
 
-    let deadline = match stop {
-        Stop::NotAsked => Instant::now().checked_add(opts.grace),
-        Stop::Asked { deadline } => deadline,
-        Stop::Killed => Some(Instant::now()),
-    };
-    stop_leftovers(&signals, child, deadline, opts.grace);
-
     let code = ended.exit_code();
     match ended {
         reap::Ended::Exited(status) => info!("`{program}` exited with status {status}"),
@@ -163,6 +156,13 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
             )
         }
     }
+
+    let deadline = match stop {
+        Stop::NotAsked => Instant::now().checked_add(opts.grace),
+        Stop::Asked { deadline } => deadline,
+        Stop::Killed => Some(Instant::now()),
+    };
+    stop_leftovers(&signals, child, deadline, opts.grace);
     code
 }
 
