@@ -72,7 +72,9 @@ enum Stop {
     NotAsked,
     /// The stop signal was sent; SIGKILL at the deadline (None: the grace
     /// is too long to represent, i.e. never).
-    Asked { deadline: Option<Instant> },
+    Asked {
+        deadline: Option<Instant>,
+    },
     Killed,
 }
 
@@ -91,6 +93,11 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
     spawn::keep_inherited_fds_from_child();
 
     let program = spawn.program.to_string_lossy().into_owned();
+    if let Some(target) = spawn.user.as_ref().filter(|_| !crate::user::is_root()) {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        info!("not started as root: running `{program}` as uid {uid}, not as {target}");
+    }
     let child = match spawn::start(&spawn, &signals) {
         Ok(pid) => pid,
         Err(e) => {
@@ -139,20 +146,23 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
         }
     };
 
+    let code = ended.exit_code();
+    match ended {
+        reap::Ended::Exited(status) => info!("`{program}` exited with status {status}"),
+        reap::Ended::Signaled(sig) => {
+            info!(
+                "`{program}` was killed by {}: exit status {code}",
+                signals::name(sig)
+            )
+        }
+    }
+
     let deadline = match stop {
         Stop::NotAsked => Instant::now().checked_add(opts.grace),
         Stop::Asked { deadline } => deadline,
         Stop::Killed => Some(Instant::now()),
     };
     stop_leftovers(&signals, child, deadline, opts.grace);
-
-    let code = ended.exit_code();
-    match ended {
-        reap::Ended::Exited(status) => info!("`{program}` exited with status {status}"),
-        reap::Ended::Signaled(sig) => {
-            info!("`{program}` was killed by {}: exit status {code}", signals::name(sig))
-        }
-    }
     code
 }
 
@@ -161,7 +171,11 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
 fn on_stop_request(stop: Stop, sig: i32, child: pid_t, program: &str, opts: &Options) -> Stop {
     match stop {
         Stop::NotAsked => {
-            let sent = if sig == libc::SIGTERM { opts.stop_signal } else { sig };
+            let sent = if sig == libc::SIGTERM {
+                opts.stop_signal
+            } else {
+                sig
+            };
             info!(
                 "received {}: sending {} to `{program}`, SIGKILL after {}",
                 signals::name(sig),
@@ -174,7 +188,10 @@ fn on_stop_request(stop: Stop, sig: i32, child: pid_t, program: &str, opts: &Opt
             }
         }
         Stop::Asked { .. } => {
-            warn!("received {} again: sending SIGKILL to `{program}`", signals::name(sig));
+            warn!(
+                "received {} again: sending SIGKILL to `{program}`",
+                signals::name(sig)
+            );
             reap::signal_child(child, libc::SIGKILL);
             Stop::Killed
         }
@@ -191,14 +208,23 @@ fn stop_leftovers(signals: &Signals, child: pid_t, deadline: Option<Instant>, gr
     }
     let already_due = deadline.is_some_and(|d| d <= Instant::now());
     if !already_due {
-        info!("stopping leftover processes: SIGTERM, SIGKILL after {}", seconds(grace));
-        reap::signal_leftovers(child, libc::SIGTERM);
+        info!(
+            "stopping leftover processes: SIGTERM, SIGKILL after {}",
+            seconds(grace)
+        );
+        let mut termed = Vec::new();
+        reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
         loop {
             match signals.wait(deadline) {
                 Wait::TimedOut => break,
                 Wait::Signal(r) if r.signo == libc::SIGCHLD => {
                     if reap::reap(child).none_left {
                         return;
+                    }
+                    // Orphans of the leftovers are re-parented to the init
+                    // as their parents exit: they get SIGTERM too.
+                    if std::process::id() != 1 {
+                        reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
                     }
                 }
                 Wait::Signal(r) if r.signo == libc::SIGTERM || r.signo == libc::SIGINT => break,
@@ -209,7 +235,7 @@ fn stop_leftovers(signals: &Signals, child: pid_t, deadline: Option<Instant>, gr
         warn!("leftover processes still running: sending SIGKILL");
     }
     loop {
-        reap::signal_leftovers(child, libc::SIGKILL);
+        reap::signal_leftovers(child, libc::SIGKILL, &mut Vec::new());
         if reap::reap(child).none_left {
             return;
         }

@@ -48,7 +48,11 @@ pub enum UserError {
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
     #[error("cannot give {} to {target}: {source}", path.display())]
-    Chown { path: PathBuf, target: String, source: io::Error },
+    Chown {
+        path: PathBuf,
+        target: String,
+        source: io::Error,
+    },
 }
 
 impl UserError {
@@ -224,7 +228,7 @@ impl Accounts {
                 let mut groups = vec![gid];
                 if let Some(e) = entry {
                     for g in &self.groups {
-                        if g.members.iter().any(|m| *m == e.name) && !groups.contains(&g.gid) {
+                        if g.members.contains(&e.name) && !groups.contains(&g.gid) {
                             groups.push(g.gid);
                         }
                     }
@@ -354,7 +358,10 @@ empty:x:2002:
 
     #[test]
     fn empty_home_falls_back() {
-        assert_eq!(accounts().resolve("nohome", 0).unwrap().home, Path::new("/"));
+        assert_eq!(
+            accounts().resolve("nohome", 0).unwrap().home,
+            Path::new("/")
+        );
     }
 
     #[test]
@@ -369,7 +376,15 @@ empty:x:2002:
 
     #[test]
     fn malformed_specs_are_rejected() {
-        for spec in ["", ":", "komodo:", ":1000", "a:b:c", "4294967295", "99999999999"] {
+        for spec in [
+            "",
+            ":",
+            "komodo:",
+            ":1000",
+            "a:b:c",
+            "4294967295",
+            "99999999999",
+        ] {
             let e = accounts().resolve(spec, 0).unwrap_err();
             assert!(matches!(e, UserError::BadSpec { .. }), "{spec}: {e}");
         }

@@ -98,17 +98,11 @@ pub fn init_command(args: Vec<OsString>) -> u8 {
             return e.exit_code();
         }
     };
-    if let Some(target) = &target {
-        if crate::user::is_root() {
-            // gosu sets HOME from the passwd entry; the daemon would
-            // otherwise write its dotfiles into root's home.
-            env.retain(|(k, _)| k != "HOME");
-            env.push(("HOME".into(), target.home.clone().into_os_string()));
-        } else {
-            // SAFETY: getuid has no preconditions and cannot fail.
-            let uid = unsafe { libc::getuid() };
-            info!("not started as root: running as uid {uid}, not as {target}");
-        }
+    if let Some(target) = target.as_ref().filter(|_| crate::user::is_root()) {
+        // gosu sets HOME from the passwd entry; the daemon would otherwise
+        // write its dotfiles into root's home.
+        env.retain(|(k, _)| k != "HOME");
+        env.push(("HOME".into(), target.home.clone().into_os_string()));
     }
 
     supervise(
@@ -123,7 +117,10 @@ pub fn init_command(args: Vec<OsString>) -> u8 {
     )
 }
 
-fn parse(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Parsed, OptionError> {
+fn parse(
+    args: Vec<OsString>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Parsed, OptionError> {
     use lexopt::prelude::*;
 
     let usage = |e: lexopt::Error| OptionError::Usage(e.to_string());
@@ -183,7 +180,11 @@ pub(super) fn options_from(
     Ok(options)
 }
 
-fn from_flag<T>(name: &str, value: &OsStr, parse: fn(&str) -> Result<T, String>) -> Result<T, OptionError> {
+fn from_flag<T>(
+    name: &str,
+    value: &OsStr,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<T, OptionError> {
     let text = flag_text(name, value)?;
     parse(&text).map_err(|problem| OptionError::Usage(format!("{name}: {problem}")))
 }
@@ -205,7 +206,10 @@ fn flag_text(name: &str, value: &OsStr) -> Result<String, OptionError> {
         .ok_or_else(|| OptionError::Usage(format!("{name}: not valid UTF-8")))
 }
 
-fn env_text(var: &'static str, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Option<String>, OptionError> {
+fn env_text(
+    var: &'static str,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Option<String>, OptionError> {
     match env(var) {
         None => Ok(None),
         Some(v) if v.is_empty() => Ok(None),
@@ -227,7 +231,8 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
 }
 
 fn parse_signal(text: &str) -> Result<i32, String> {
-    signals::parse(text).ok_or_else(|| format!("`{text}` is not a signal (TERM, SIGINT, RTMIN+3, 15...)"))
+    signals::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a signal (TERM, SIGINT, RTMIN+3, 15...)"))
 }
 
 #[cfg(test)]
@@ -242,7 +247,10 @@ mod tests {
         None
     }
 
-    fn run(args: &[&str], env: &dyn Fn(&str) -> Option<OsString>) -> (Options, Option<String>, Vec<OsString>) {
+    fn run(
+        args: &[&str],
+        env: &dyn Fn(&str) -> Option<OsString>,
+    ) -> (Options, Option<String>, Vec<OsString>) {
         match parse(os(args), env) {
             Ok(Parsed::Run {
                 options,
@@ -272,7 +280,10 @@ mod tests {
     #[test]
     fn defaults_then_env_then_flags() {
         let (o, _, _) = run(&["true"], &no_env);
-        assert_eq!((o.grace, o.stop_signal), (Duration::from_secs(300), libc::SIGTERM));
+        assert_eq!(
+            (o.grace, o.stop_signal),
+            (Duration::from_secs(300), libc::SIGTERM)
+        );
 
         let env = |k: &str| match k {
             GRACE_ENV => Some("0.5".into()),
@@ -281,14 +292,20 @@ mod tests {
             _ => None,
         };
         let (o, user, _) = run(&["true"], &env);
-        assert_eq!((o.grace, o.stop_signal), (Duration::from_millis(500), libc::SIGQUIT));
+        assert_eq!(
+            (o.grace, o.stop_signal),
+            (Duration::from_millis(500), libc::SIGQUIT)
+        );
         assert_eq!(user.as_deref(), Some("nobody"));
 
         let (o, user, _) = run(
             &["--grace=7", "--stop-signal", "INT", "--user", "1:1", "true"],
             &env,
         );
-        assert_eq!((o.grace, o.stop_signal), (Duration::from_secs(7), libc::SIGINT));
+        assert_eq!(
+            (o.grace, o.stop_signal),
+            (Duration::from_secs(7), libc::SIGINT)
+        );
         assert_eq!(user.as_deref(), Some("1:1"));
     }
 
@@ -302,19 +319,26 @@ mod tests {
 
     #[test]
     fn bad_flags_are_usage_errors_and_bad_variables_config_errors() {
-        let err = |args: &[&str], env: &dyn Fn(&str) -> Option<OsString>| match parse(os(args), env) {
+        let err = |args: &[&str], env: &dyn Fn(&str) -> Option<OsString>| match parse(os(args), env)
+        {
             Err(e) => (e.exit_code(), e.to_string()),
             Ok(_) => panic!("accepted {args:?}"),
         };
         assert_eq!(
             err(&["--grace", "soon", "true"], &no_env),
-            (64, "--grace: `soon` is not a number of seconds (see `dokomodo init --help`)".into())
+            (
+                64,
+                "--grace: `soon` is not a number of seconds (see `dokomodo init --help`)".into()
+            )
         );
         assert_eq!(err(&["--grace", "-1", "true"], &no_env).0, 64);
         assert_eq!(err(&["--stop-signal", "NOPE", "true"], &no_env).0, 64);
         assert_eq!(err(&["--bogus", "true"], &no_env).0, 64);
         assert_eq!(err(&["--grace"], &no_env).0, 64);
-        assert_eq!(err(&[], &no_env), (64, "no command given (see `dokomodo init --help`)".into()));
+        assert_eq!(
+            err(&[], &no_env),
+            (64, "no command given (see `dokomodo init --help`)".into())
+        );
 
         let bad_grace = |k: &str| (k == GRACE_ENV).then(|| "1m".into());
         assert_eq!(
@@ -324,12 +348,18 @@ mod tests {
         let bad_signal = |k: &str| (k == STOP_SIGNAL_ENV).then(|| "99".into());
         assert_eq!(err(&["true"], &bad_signal).0, 78);
         // A flag replaces its variable, so the bad variable is not read.
-        assert_eq!(run(&["--grace", "1", "true"], &bad_grace).0.grace, Duration::from_secs(1));
+        assert_eq!(
+            run(&["--grace", "1", "true"], &bad_grace).0.grace,
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
     fn help_wins() {
         assert!(matches!(parse(os(&["--help"]), &no_env), Ok(Parsed::Help)));
-        assert!(matches!(parse(os(&["-h", "true"]), &no_env), Ok(Parsed::Help)));
+        assert!(matches!(
+            parse(os(&["-h", "true"]), &no_env),
+            Ok(Parsed::Help)
+        ));
     }
 }

@@ -96,25 +96,36 @@ pub fn signal_child(child: pid_t, sig: c_int) {
 
 /// Sends `sig` to whatever is left once the main child has gone. As PID 1
 /// that is every process of the namespace (`kill(-1)` never signals the
-/// init itself); as a subreaper it is the main child's group plus the init's
-/// own children (re-parented orphans), found in /proc: `kill(-1)` there would
-/// reach the whole host.
-pub fn signal_leftovers(main: pid_t, sig: c_int) {
+/// init itself). As a subreaper (where `kill(-1)` would reach the whole host)
+/// it is the main child's group plus the init's own children, found in /proc,
+/// and the groups they lead; `skip` lists what was already sent `sig` (a
+/// negative entry is a group), and gets what is sent now.
+pub fn signal_leftovers(main: pid_t, sig: c_int, skip: &mut Vec<pid_t>) {
+    // SAFETY (all kill calls): kill has no memory effects.
     if std::process::id() == 1 {
-        // SAFETY: kill has no memory effects.
         unsafe { libc::kill(-1, sig) };
         return;
     }
-    // SAFETY: kill has no memory effects.
-    unsafe { libc::kill(-main, sig) };
-    for pid in children_of_self() {
-        // SAFETY: kill has no memory effects.
+    if !skip.contains(&-main) {
+        skip.push(-main);
+        unsafe { libc::kill(-main, sig) };
+    }
+    for (pid, leads_group) in children_of_self() {
+        if skip.contains(&pid) {
+            continue;
+        }
+        skip.push(pid);
         unsafe { libc::kill(pid, sig) };
+        // A group the child leads cannot contain the init, whose own group
+        // must never be signalled (it is the caller's shell's).
+        if leads_group {
+            unsafe { libc::kill(-pid, sig) };
+        }
     }
 }
 
-/// The init's children, from the `ppid` field of /proc/*/stat.
-fn children_of_self() -> Vec<pid_t> {
+/// The init's children, from /proc/*/stat, and whether each leads its group.
+fn children_of_self() -> Vec<(pid_t, bool)> {
     let me = std::process::id() as pid_t;
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -122,10 +133,11 @@ fn children_of_self() -> Vec<pid_t> {
     dir.filter_map(|entry| {
         let pid: pid_t = entry.ok()?.file_name().to_str()?.parse().ok()?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        let after_comm = &stat[stat.rfind(')')? + 1..];
-        let ppid: pid_t = after_comm.split_whitespace().nth(1)?.parse().ok()?;
-        (ppid == me).then_some(pid)
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(1);
+        let ppid: pid_t = fields.next()?.parse().ok()?;
+        let pgrp: pid_t = fields.next()?.parse().ok()?;
+        (ppid == me).then_some((pid, pgrp == pid))
     })
     .collect()
 }

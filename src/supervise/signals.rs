@@ -130,7 +130,8 @@ impl Signals {
             let timeout_ptr = timeout.as_ref().map_or(ptr::null(), |t| t as *const _);
             // SAFETY: `handled` is initialised, `info` is writable, and the
             // timeout is null or points to a timespec that outlives the call.
-            let signo = unsafe { libc::sigtimedwait(&self.handled, info.as_mut_ptr(), timeout_ptr) };
+            let signo =
+                unsafe { libc::sigtimedwait(&self.handled, info.as_mut_ptr(), timeout_ptr) };
             if signo > 0 {
                 // SAFETY: sigtimedwait filled `info` when it returned a signal.
                 let info = unsafe { info.assume_init() };
@@ -289,7 +290,9 @@ mod tests {
         assert_eq!(parse("RTMIN"), Some(libc::SIGRTMIN()));
         assert_eq!(parse("SIGRTMIN+3"), Some(libc::SIGRTMIN() + 3));
         assert_eq!(parse("RTMAX-1"), Some(libc::SIGRTMAX() - 1));
-        for bad in ["", "0", "65", "-1", "NOPE", "RTMIN+", "RTMIN-1", "RTMAX+1", "RTMIN+99", "SIG"] {
+        for bad in [
+            "", "0", "65", "-1", "NOPE", "RTMIN+", "RTMIN-1", "RTMAX+1", "RTMIN+99", "SIG",
+        ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
     }

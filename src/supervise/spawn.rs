@@ -21,7 +21,10 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
     #[error("cannot run `{program}`: {reason}")]
-    NotFound { program: String, reason: &'static str },
+    NotFound {
+        program: String,
+        reason: &'static str,
+    },
     #[error("cannot run `{program}`: {reason}")]
     CannotExecute { program: String, reason: String },
     #[error("cannot run `{program}`: {what} contains a NUL byte")]
@@ -47,9 +50,9 @@ impl SpawnError {
         match self {
             SpawnError::NotFound { .. } => exit::NOT_FOUND,
             SpawnError::CannotExecute { .. } => exit::CANNOT_EXECUTE,
-            SpawnError::NulByte { .. } | SpawnError::SwitchUser { .. } | SpawnError::Chdir { .. } => {
-                exit::CONFIG
-            }
+            SpawnError::NulByte { .. }
+            | SpawnError::SwitchUser { .. }
+            | SpawnError::Chdir { .. } => exit::CONFIG,
             SpawnError::System { .. } => exit::IO,
         }
     }
@@ -68,9 +71,15 @@ enum Step {
 
 impl Step {
     fn from_i32(n: i32) -> Option<Step> {
-        [Step::SetGroups, Step::SetGid, Step::SetUid, Step::Chdir, Step::Exec]
-            .into_iter()
-            .find(|s| *s as i32 == n)
+        [
+            Step::SetGroups,
+            Step::SetGid,
+            Step::SetUid,
+            Step::Chdir,
+            Step::Exec,
+        ]
+        .into_iter()
+        .find(|s| *s as i32 == n)
     }
 }
 
@@ -330,6 +339,7 @@ fn close(fd: c_int) {
 
 fn describe(spawn: &Spawn, program: &str, step: Step, errno: c_int) -> SpawnError {
     let source = io::Error::from_raw_os_error(errno);
+    let has_slash = spawn.program.as_bytes().contains(&b'/');
     let target = spawn
         .user
         .as_ref()
@@ -348,16 +358,22 @@ fn describe(spawn: &Spawn, program: &str, step: Step, errno: c_int) -> SpawnErro
             dir: spawn.cwd.clone().unwrap_or_default(),
             source,
         },
+        Step::Exec if errno == libc::ENOENT && has_slash && Path::new(&spawn.program).exists() => {
+            SpawnError::CannotExecute {
+                program: program.to_string(),
+                reason: "bad interpreter (the #! line names a missing program)".to_string(),
+            }
+        }
         Step::Exec if errno == libc::ENOENT => SpawnError::NotFound {
             program: program.to_string(),
-            reason: if spawn.program.as_bytes().contains(&b'/') {
+            reason: if has_slash {
                 "no such file"
             } else {
                 "command not found in PATH"
             },
         },
         Step::Exec => {
-            let is_dir = spawn.program.as_bytes().contains(&b'/') && Path::new(&spawn.program).is_dir();
+            let is_dir = has_slash && Path::new(&spawn.program).is_dir();
             let reason = if is_dir {
                 "is a directory".to_string()
             } else {
@@ -380,7 +396,8 @@ fn describe(spawn: &Spawn, program: &str, step: Step, errno: c_int) -> SpawnErro
 /// daemon. Descriptors Rust opens are close-on-exec already.
 pub fn keep_inherited_fds_from_child() {
     // SAFETY: close_range with CLOEXEC only changes descriptor flags.
-    let done = unsafe { libc::close_range(3, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as c_int) } == 0;
+    let done =
+        unsafe { libc::close_range(3, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as c_int) } == 0;
     if done {
         return;
     }
