@@ -82,6 +82,17 @@ enum Stop {
 /// init's exit status. Call it last, from a single-threaded process: it
 /// blocks signals for the rest of the process's life.
 pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
+    supervise_with(opts, spawn, None)
+}
+
+/// Work to start once the child runs (iguana's start-up sequence), given the
+/// child's pid. It runs on the supervising thread, after every signal is
+/// blocked, so a thread it spawns inherits the blocked mask and never steals
+/// a signal meant for the child.
+pub type AfterStart = Box<dyn FnOnce(libc::pid_t) + Send>;
+
+/// `supervise`, running `after_start` once the child has been started.
+pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterStart>) -> u8 {
     let signals = match Signals::take_over() {
         Ok(s) => s,
         Err(e) => {
@@ -110,6 +121,9 @@ pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
         signals::name(opts.stop_signal),
         seconds(opts.grace)
     );
+    if let Some(after_start) = after_start {
+        after_start(child);
+    }
 
     let mut stop = Stop::NotAsked;
     let ended = loop {
