@@ -293,8 +293,11 @@ fn network(config: &Config, opts: &Options, needed: bool) -> Result<Network, Com
     if let Some(a) = allow.iter().find(|a| (8..=30).contains(&a.prefix)) {
         return Ok(Network { subnet: Some(a.network()), iguana_ip: None });
     }
+    // One allowed address is iguana's, fixed in a /24 around it; without
+    // iguana it is some other machine's (the multi-host case), whose network
+    // this file must not claim.
     let around = |a: &Net| Net { addr: a.addr, prefix: 24 }.network();
-    if let Some(a) = allow.iter().find(|a| a.prefix == 32 && usable(around(a), a.addr)) {
+    if let Some(a) = allow.iter().find(|a| opts.iguana && a.prefix == 32 && usable(around(a), a.addr)) {
         return Ok(Network { subnet: Some(around(a)), iguana_ip: Some(Ipv4Addr::from(a.addr)) });
     }
     if needed {
@@ -757,6 +760,9 @@ mod tests {
         assert!(!there.contains("iguana") || !there.contains("  iguana:"), "{there}");
         assert!(there.contains("- \"10.0.0.5:8923:8923\""));
         assert!(!there.contains("wallet_passphrase"));
+        let only_iguana_host = "rpc:\n  allow: [10.0.0.4]\nchains:\n  BEER: {ac_supply: 100000000, host: beer.example.org}\n";
+        let there = generated(only_iguana_host, &["--no-iguana", "BEER"]);
+        assert!(!there.contains("10.0.0.0/24") && there.contains("  notary: {}\n"), "{there}");
     }
 
     #[test]
