@@ -163,6 +163,19 @@ fn compose_refuses_a_network_rpc_allow_does_not_cover() {
     assert_eq!(out.status.code(), Some(64), "{}", text(&out).1);
 }
 
+#[test]
+fn compose_is_in_the_help() {
+    let out = dokomodo(&["--help"]);
+    assert!(text(&out).0.contains("compose [OPTIONS] [NAME...]"));
+    let out = dokomodo(&["compose", "--help"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout.starts_with("Usage: dokomodo [--config PATH] compose [OPTIONS] [NAME...]\n"), "{stdout}");
+    for option in ["--image-prefix", "--tag", "--no-build", "--yaml-file", "--secrets-dir", "--subnet", "--publish-rpc", "--no-iguana", "--project"] {
+        assert!(stdout.contains(option), "{option} undocumented");
+    }
+}
+
 // ---- Kubernetes ----
 
 /// Every manifest under deploy/kubernetes (placeholders included).
