@@ -32,6 +32,7 @@ Commands:
   run iguana [-- EXTRA...]       render, then run iguana under dokomodo as PID 1
   init [OPTIONS] [--] CMD [ARGS...]
                                  run any command under dokomodo as PID 1
+  compose [OPTIONS] [NAME...]    print a Docker Compose file for the chains
 
 Global options:
   --config PATH    the notary YAML (else $DOKOMODO_CONFIG, else /etc/dokomodo/notary.yaml)
@@ -141,6 +142,7 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "render" => render(&mut global, &mut parser),
         "creds" => creds(&mut global, &mut parser),
         "run" => run(&mut global, &mut parser),
+        "compose" => compose(&mut global, &mut parser),
         "help" => print(USAGE),
         other => Err(Failure::usage(format!("unknown command `{other}`"))),
     }
@@ -550,4 +552,16 @@ fn is_writable_dir(path: &Path) -> bool {
     let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
     // SAFETY: c_path is a valid NUL-terminated string; access(2) only reads it.
     path.is_dir() && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
+}
+
+fn compose(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
+    let failure = |e: crate::compose::ComposeError| {
+        let detail = (e.status() == exit::USAGE).then(|| "try `dokomodo compose --help`".to_owned());
+        Failure { status: e.status(), message: e.to_string(), detail }
+    };
+    let Some(options) = crate::compose::parse_args(parser, &mut global.config).map_err(failure)? else {
+        return print(crate::compose::USAGE);
+    };
+    let config = global.load()?;
+    print(&crate::compose::generate(&config, &options).map_err(failure)?)
 }

@@ -29,3 +29,4 @@ pub fn describe_io(err: &std::io::Error) -> String {
     }
 }
 pub mod render;
+pub mod compose;
