@@ -32,6 +32,9 @@ Commands:
   run iguana [-- EXTRA...]       render, then run iguana under dokomodo as PID 1
   init [OPTIONS] [--] CMD [ARGS...]
                                  run any command under dokomodo as PID 1
+  health [--chain NAME]          does this container's komodod (or iguana) answer? exit 0/1
+  status                         every chain's ports, host, and whether its RPC answers
+  wait [--timeout S] [NAME...]   block until the chains' RPC answers
   compose [OPTIONS] [NAME...]    print a Docker Compose file for the chains
 
 Global options:
@@ -77,8 +80,8 @@ impl From<lexopt::Error> for Failure {
 type Result<T, E = Failure> = std::result::Result<T, E>;
 
 /// Options every command takes.
-struct Global {
-    config: Option<PathBuf>,
+pub(crate) struct Global {
+    pub(crate) config: Option<PathBuf>,
 }
 
 impl Global {
@@ -88,16 +91,16 @@ impl Global {
             .or_else(|| env(CONFIG_VAR).filter(|v| !v.is_empty()).map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH))
     }
-    fn load(&self) -> Result<Config> {
+    pub(crate) fn load(&self) -> Result<Config> {
         config::load(&self.config_path()).map_err(Failure::config)
     }
 }
 
-fn env(name: &str) -> Option<OsString> {
+pub(crate) fn env(name: &str) -> Option<OsString> {
     std::env::var_os(name)
 }
 
-fn load_seed() -> Result<Seed> {
+pub(crate) fn load_seed() -> Result<Seed> {
     secret::load(&env).map_err(Failure::secret)
 }
 
@@ -106,10 +109,7 @@ pub fn main() -> u8 {
     match dispatch(args) {
         Ok(status) => status,
         Err(failure) => {
-            crate::error!("{}", failure.message);
-            if let Some(detail) = failure.detail {
-                eprintln!("{detail}");
-            }
+            crate::log::emit_with_detail(crate::log::Level::Error, &failure.message, failure.detail.as_deref());
             failure.status
         }
     }
@@ -142,13 +142,17 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "render" => render(&mut global, &mut parser),
         "creds" => creds(&mut global, &mut parser),
         "run" => run(&mut global, &mut parser),
+        "health" => crate::probe::health(&mut global, &mut parser),
+        "status" => crate::probe::status(&mut global, &mut parser),
+        "wait" => crate::probe::wait(&mut global, &mut parser),
+        "iguana-startup" => crate::probe::iguana_startup(&mut global, &mut parser),
         "compose" => compose(&mut global, &mut parser),
         "help" => print(USAGE),
         other => Err(Failure::usage(format!("unknown command `{other}`"))),
     }
 }
 
-fn print(text: &str) -> Result<u8> {
+pub(crate) fn print(text: &str) -> Result<u8> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     // A closed stdout (`dokomodo ports | head -1`) is not an error worth a status.
@@ -233,14 +237,14 @@ fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
     }
 }
 
-fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Chain>> {
+pub(crate) fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Chain>> {
     if names.is_empty() {
         return Ok(config.chains.iter().collect());
     }
     names.iter().map(|name| find_chain(config, name)).collect()
 }
 
-fn find_chain<'c>(config: &'c Config, name: &str) -> Result<&'c Chain> {
+pub(crate) fn find_chain<'c>(config: &'c Config, name: &str) -> Result<&'c Chain> {
     config.chain(name).ok_or_else(|| Failure {
         status: exit::CONFIG,
         message: format!(
@@ -363,7 +367,7 @@ fn plan(config: &Config, role: Role, chain: Option<&Chain>, seed: &Seed, home: &
 
 /// HOME as komodod sees it: `--home`, else $HOME, else `/` (komodod's rule),
 /// made absolute because iguana's addcoin JSON names paths from `/`.
-fn home_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn home_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
     let home = explicit
         .or_else(|| env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("/"));

@@ -38,11 +38,24 @@ pub struct Iguana {
     pub elected: String,
     /// iguana's working directory (DB/, tmp/, confs/); relative to HOME unless absolute.
     pub workdir: String,
+    /// Whether `run iguana` drives iguana's start-up calls (myipaddr,
+    /// addnotary, addcoin, walletpassphrase, dpow) once it answers.
+    pub startup: bool,
+    /// The public IPv4 address iguana announces; discovered when absent.
+    pub myipaddr: Option<std::net::Ipv4Addr>,
+    /// Other notaries' IPv4 addresses, given to iguana's `addnotary`.
+    pub notaries: Vec<std::net::Ipv4Addr>,
 }
 
 impl Default for Iguana {
     fn default() -> Self {
-        Iguana { elected: "notary".to_owned(), workdir: "iguana".to_owned() }
+        Iguana {
+            elected: "notary".to_owned(),
+            workdir: "iguana".to_owned(),
+            startup: true,
+            myipaddr: None,
+            notaries: Vec::new(),
+        }
     }
 }
 
@@ -242,7 +255,7 @@ type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 const TOP_KEYS: &[&str] = &["pubkey", "addnode", "rpc", "user", "iguana", "chains"];
 const RPC_KEYS: &[&str] = &["allow"];
-const IGUANA_KEYS: &[&str] = &["elected", "workdir"];
+const IGUANA_KEYS: &[&str] = &["elected", "workdir", "startup", "myipaddr", "notaries"];
 const CHAIN_KEYS: &[&str] = &[
     "ac_name",
     "datadir",
@@ -440,10 +453,34 @@ impl Validator<'_> {
                     }
                     iguana.workdir = s.to_owned();
                 }
+                "startup" => match &value.value {
+                    Value::Bool(b) => iguana.startup = *b,
+                    other => {
+                        return Err(self.err(value.pos, "iguana.startup", format!("expected true or false, found {}", other.kind())));
+                    }
+                },
+                "myipaddr" => iguana.myipaddr = Some(self.ipv4(value, "iguana.myipaddr")?),
+                "notaries" => {
+                    let items = self.list(value, "iguana.notaries", "the other notaries' IPv4 addresses")?;
+                    for (i, item) in items.iter().enumerate() {
+                        let ip = self.ipv4(item, &format!("iguana.notaries[{i}]"))?;
+                        // Operators' lists repeat peers across seasons; one addnotary each is enough.
+                        if !iguana.notaries.contains(&ip) {
+                            iguana.notaries.push(ip);
+                        }
+                    }
+                }
                 _ => return Err(self.unknown_key(key, "iguana", IGUANA_KEYS)),
             }
         }
         Ok(iguana)
+    }
+
+    /// iguana keeps peer and own addresses as 32-bit IPv4 numbers.
+    fn ipv4(&self, node: &Node, field: &str) -> Result<std::net::Ipv4Addr> {
+        let what = "an IPv4 address (iguana takes no host names and no IPv6)";
+        let s = self.string(node, field, what)?;
+        s.parse().map_err(|_| self.err(node.pos, field, format!("`{}` is not {what}", printable(s))))
     }
 
     fn chains(&self, key: &Key, node: &Node, default_seeds: &[String]) -> Result<Vec<Chain>> {
@@ -863,6 +900,28 @@ mod tests {
         assert_eq!(
             error("chains:\n  KMD:\n    ac_supply: 5\n"),
             "notary.yaml:2:3: chains.KMD: KMD takes no -ac_* parameters, but `ac_supply` is set"
+        );
+    }
+
+    #[test]
+    fn iguana_startup_keys() {
+        let c = load("iguana:\n  startup: false\n  myipaddr: 203.0.113.7\n  notaries: [198.51.100.1, 198.51.100.2, 198.51.100.1]\nchains:\n  KMD: {host: 127.0.0.1}\n").unwrap();
+        assert!(!c.iguana.startup);
+        assert_eq!(c.iguana.myipaddr, Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(c.iguana.notaries, ["198.51.100.1".parse::<std::net::Ipv4Addr>().unwrap(), "198.51.100.2".parse().unwrap()]);
+        let d = load("chains:\n  KMD: {host: 127.0.0.1}\n").unwrap();
+        assert!(d.iguana.startup && d.iguana.myipaddr.is_none() && d.iguana.notaries.is_empty());
+        assert_eq!(
+            error("iguana:\n  startup: yes please\nchains:\n  KMD: {host: 127.0.0.1}\n"),
+            "notary.yaml:2:12: iguana.startup: expected true or false, found a string"
+        );
+        assert_eq!(
+            error("iguana:\n  notaries: [1.2.3.4, seed.example.org]\nchains:\n  KMD: {host: 127.0.0.1}\n"),
+            "notary.yaml:2:23: iguana.notaries[1]: `seed.example.org` is not an IPv4 address (iguana takes no host names and no IPv6)"
+        );
+        assert_eq!(
+            error("iguana:\n  myipaddr: ::1\nchains:\n  KMD: {host: 127.0.0.1}\n"),
+            "notary.yaml:2:13: iguana.myipaddr: `::1` is not an IPv4 address (iguana takes no host names and no IPv6)"
         );
     }
 
