@@ -448,6 +448,11 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let config = global.load()?;
     let chain = args.chain.as_deref().map(|name| find_chain(&config, name)).transpose()?;
     let seed = load_seed()?;
+    // Read before any privilege drop: the secret may be readable by root only.
+    let passphrase = match args.role {
+        Role::Iguana => crate::passphrase::load(&env).map_err(|e| Failure { status: exit::CONFIG, message: e.to_string(), detail: None })?,
+        Role::Komodod => None,
+    };
     let mut options = Options::from_env().map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?;
     if args.role == Role::Iguana && env(supervise::GRACE_ENV).is_none_or(|v| v.is_empty()) {
         options.grace = IGUANA_GRACE;
@@ -505,7 +510,27 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let mut args_os: Vec<OsString> = argv.drain(..).map(OsString::from).collect();
     args_os.extend(args.extra);
     let env = daemon_env(&home);
-    Ok(supervise::supervise(&options, Spawn { program, args: args_os, env, cwd: Some(cwd), user: target }))
+    let after_start = match args.role {
+        Role::Iguana => Some(iguana_startup(config, home, passphrase)),
+        Role::Komodod => None,
+    };
+    Ok(supervise::supervise_with(&options, Spawn { program, args: args_os, env, cwd: Some(cwd), user: target }, after_start))
+}
+
+/// iguana's start-up sequence (myipaddr, addnotary, addcoin, walletpassphrase,
+/// dpow), on its own thread once iguana runs. A failure is logged; iguana
+/// keeps running so the operator can finish by hand.
+fn iguana_startup(config: Config, home: PathBuf, passphrase: Option<crate::passphrase::Passphrase>) -> crate::supervise::AfterStart {
+    Box::new(move |_pid| {
+        let spawned = std::thread::Builder::new().name("iguana-startup".into()).spawn(move || {
+            if let Err(e) = crate::iguana::startup(&config, &home, passphrase.as_ref()) {
+                error!("{e}");
+            }
+        });
+        if let Err(e) = spawned {
+            error!("cannot start iguana's start-up sequence: {e}");
+        }
+    })
 }
 
 /// The daemon's environment: dokomodo's own, without any secret, with HOME

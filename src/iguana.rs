@@ -54,8 +54,6 @@ impl StartupOptions {
 pub enum StartupError {
     #[error("iguana start-up: {0}")]
     Seed(#[from] secret::SecretError),
-    #[error("iguana start-up: the YAML has no `pubkey`, which iguana's dpow needs")]
-    NoPubkey,
     #[error("iguana start-up: iguana did not answer at 127.0.0.1:{port} within {} ({last})", rpc::seconds(*waited))]
     IguanaSilent { port: u16, waited: Duration, last: RpcError },
     #[error("iguana start-up: waited {} for {what}", rpc::seconds(*waited))]
@@ -93,7 +91,6 @@ pub fn startup_with(
         info!("iguana.startup is false: not calling iguana's start-up methods");
         return Ok(());
     }
-    let pubkey = config.pubkey.as_deref().ok_or(StartupError::NoPubkey)?;
     let iguana = Iguana { port: options.iguana_port, timeout: options.call_timeout };
 
     let start = Instant::now();
@@ -138,10 +135,17 @@ pub fn startup_with(
         ),
     }
 
-    for chain in &config.chains {
-        let body = object(&[("agent", "iguana"), ("method", "dpow"), ("symbol", &chain.name), ("pubkey", pubkey)]);
-        iguana.call(&format!("dpow {}", chain.name), &body, Strict::Yes)?;
-        info!("dpow {}", chain.name);
+    match config.pubkey.as_deref() {
+        // Without a pubkey this is a plain (non-notary) node: coins are
+        // added, nothing is notarised.
+        None => warn!("dpow skipped: the YAML has no `pubkey`, so this node does not notarise"),
+        Some(pubkey) => {
+            for chain in &config.chains {
+                let body = object(&[("agent", "iguana"), ("method", "dpow"), ("symbol", &chain.name), ("pubkey", pubkey)]);
+                iguana.call(&format!("dpow {}", chain.name), &body, Strict::Yes)?;
+                info!("dpow {}", chain.name);
+            }
+        }
     }
     info!(
         "iguana start-up done: {} chain(s), {} notary peer(s), in {}",
