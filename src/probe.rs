@@ -115,18 +115,35 @@ answers; 78 when the YAML or the seed is wrong.
   --timeout SECONDS    per chain (default 3); chains are probed in parallel
 ";
 
-pub(crate) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8, Failure> {
-    let mut timeout = Duration::from_secs(3);
+/// `[--timeout SECONDS] [NAME...]`, shared by `status` and `wait`; `None`
+/// when `--help` was printed.
+fn timeout_and_names(
+    global: &mut Global,
+    parser: &mut lexopt::Parser,
+    usage: &str,
+    default: Duration,
+) -> Result<Option<(Duration, Vec<String>)>, Failure> {
+    let mut timeout = default;
     let mut names = Vec::new();
     while let Some(arg) = parser.next()? {
         match arg {
-            Short('h') | Long("help") => return cli::print(STATUS_USAGE),
+            Short('h') | Long("help") => {
+                cli::print(usage)?;
+                return Ok(None);
+            }
             Long("timeout") => timeout = seconds_arg(parser, "--timeout")?,
             Long("config") => global.config = Some(parser.value()?.into()),
             Value(name) => names.push(name.string()?),
             other => return Err(other.unexpected().into()),
         }
     }
+    Ok(Some((timeout, names)))
+}
+
+pub(crate) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8, Failure> {
+    let Some((timeout, names)) = timeout_and_names(global, parser, STATUS_USAGE, Duration::from_secs(3))? else {
+        return Ok(crate::exit::OK);
+    };
     let config = global.load()?;
     let chains = cli::select(&config, &names)?;
     let seed = cli::load_seed()?;
@@ -168,17 +185,9 @@ never answered); 78 when the YAML or the seed is wrong.
 ";
 
 pub(crate) fn wait(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8, Failure> {
-    let mut timeout = Duration::from_secs(600);
-    let mut names = Vec::new();
-    while let Some(arg) = parser.next()? {
-        match arg {
-            Short('h') | Long("help") => return cli::print(WAIT_USAGE),
-            Long("timeout") => timeout = seconds_arg(parser, "--timeout")?,
-            Long("config") => global.config = Some(parser.value()?.into()),
-            Value(name) => names.push(name.string()?),
-            other => return Err(other.unexpected().into()),
-        }
-    }
+    let Some((timeout, names)) = timeout_and_names(global, parser, WAIT_USAGE, Duration::from_secs(600))? else {
+        return Ok(crate::exit::OK);
+    };
     let config = global.load()?;
     let chains = cli::select(&config, &names)?;
     let seed = cli::load_seed()?;
