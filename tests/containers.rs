@@ -366,16 +366,17 @@ fn dokomodo_is_pid_1_and_reaps_what_docker_exec_leaves_behind() {
         "dokomodo is PID 1 in the container"
     );
 
-    // Three children that outlive the exec'd process by 3 s: orphans, which
-    // the kernel hands to PID 1. A PID 1 that does not reap keeps them as
-    // zombies for as long as the container runs.
+    // Three children that outlive the exec'd process by 8 s (time to see
+    // them adopted, even on a loaded machine): orphans, which the kernel
+    // hands to PID 1. A PID 1 that does not reap keeps them as zombies for as
+    // long as the container runs.
     let out = run(&mut docker(&[
         "exec",
         &komodod.name,
         "/usr/local/bin/komodod",
         "orphans",
         "3",
-        "3000",
+        "8000",
     ]));
     let orphans: Vec<u32> = text(&out.stdout)
         .split_whitespace()
@@ -392,7 +393,7 @@ fn dokomodo_is_pid_1_and_reaps_what_docker_exec_leaves_behind() {
         "komodod and its 3 orphans under PID 1: {:?}",
         children_of(init)
     );
-    let reaped = poll(Duration::from_secs(20), || {
+    let reaped = poll(Duration::from_secs(40), || {
         let left = children_of(init);
         (left.len() == 1).then_some(left)
     });
