@@ -10,6 +10,7 @@ pub mod base64;
 pub mod conf;
 pub mod http;
 pub mod log;
+pub mod orphans;
 pub mod signals;
 pub mod subnet;
 

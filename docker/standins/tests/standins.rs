@@ -629,3 +629,25 @@ fn sigterm_ends_iguana_at_once() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGTERM));
 }
+
+#[test]
+fn orphans_mode_exits_at_once_and_leaves_its_children_running() {
+    let out = Command::new(env!("CARGO_BIN_EXE_komodod-standin"))
+        .args(["orphans", "2", "20000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let pids: Vec<i32> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2, "{out:?}");
+    for pid in pids {
+        // SAFETY: signal 0 only checks the pid exists; then the child we made
+        // (now someone else's orphan) is ended so the test leaves nothing.
+        unsafe {
+            assert_eq!(libc::kill(pid, 0), 0, "orphan {pid} is gone already");
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}

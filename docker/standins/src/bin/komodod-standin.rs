@@ -8,6 +8,10 @@
 //! - `STANDIN_IGNORE_TERM=1`: ignore SIGTERM/SIGINT, to test kill after grace.
 //! - `STANDIN_TRUST_LOOPBACK=0`: do not admit 127.0.0.0/8 unconditionally (komodod
 //!   does), so the rpcallowip list can be tested from loopback.
+//!
+//! `komodod-standin orphans N [MS]` is not a daemon start but a test of the
+//! init's reaping (see `dokomodo_standins::orphans`); the image has no other
+//! program to `docker exec`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -20,6 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use dokomodo_standins::conf::{self, Conf};
 use dokomodo_standins::http::{self, Request, Response};
 use dokomodo_standins::log::Log;
+use dokomodo_standins::orphans;
 use dokomodo_standins::signals;
 use dokomodo_standins::subnet::{self, Subnet};
 use serde_json::{Value, json};
@@ -135,8 +140,29 @@ struct Rpc {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().is_some_and(|a| a == "orphans") {
+        return orphans_mode(&argv[1..]);
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("komodod-standin: Error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn orphans_mode(args: &[String]) -> ExitCode {
+    let result = orphans::parse(args).and_then(|(n, lifetime)| {
+        orphans::leave_orphans(n, lifetime).map_err(|e| format!("fork: {e}"))
+    });
+    match result {
+        Ok(pids) => {
+            let pids: Vec<String> = pids.iter().map(i32::to_string).collect();
+            println!("{}", pids.join(" "));
+            ExitCode::SUCCESS
+        }
         Err(msg) => {
             eprintln!("komodod-standin: Error: {msg}");
             ExitCode::FAILURE

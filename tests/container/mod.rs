@@ -1,0 +1,934 @@
+//! The container tests' harness: the shipped images built once per test
+//! binary, compose stacks and single `docker run` containers that are removed
+//! on drop (even when a case panics), and what an operator looks at: `docker
+//! logs`, `docker inspect`, `docker cp` of a file with its owner and mode, and
+//! the host's /proc.
+//!
+//! Cases run in parallel threads. Single containers never collide: each case
+//! names its own container (anonymous volumes, no published ports). The compose
+//! stack publishes fixed host ports and a fixed subnet (compose.yaml), so only
+//! one stack runs at a time ([`Stack::up`] holds a lock).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::common::TempDir;
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const RELEASE: &str = "target/x86_64-unknown-linux-gnu/release";
+/// HOME in both images (Dockerfile.komodod, Dockerfile.iguana).
+pub const HOME: &str = "/home/komodo";
+/// The uid the images run as.
+pub const IMAGE_UID: u32 = 10001;
+/// What `docker compose build` with docker/compose.test.yaml tags.
+pub const KOMODOD_IMAGE: &str = "dokomodo-test/komodod:latest";
+/// The compose project; its containers are `dokomodo-test-<service>-1`.
+pub const PROJECT: &str = "dokomodo-test";
+/// On every container and network a case creates outside compose, so a run
+/// killed half-way can be cleaned up by the next one.
+const LABEL: &str = "dokomodo-test=containers";
+const NAME_PREFIX: &str = "dokomodo-ctest-";
+pub const EXAMPLE_YAML: &str = "examples/notary.yaml";
+
+pub struct Chain {
+    pub name: &'static str,
+    /// Its compose service.
+    pub service: &'static str,
+    /// Its conf, relative to HOME.
+    pub conf: &'static str,
+}
+
+impl Chain {
+    pub fn conf_path(&self) -> String {
+        format!("{HOME}/{}", self.conf)
+    }
+    pub fn datadir(&self) -> String {
+        let dir = Path::new(self.conf).parent().unwrap_or(Path::new(""));
+        format!("{HOME}/{}", dir.display())
+    }
+    /// Left by the stand-in komodod only when its shutdown completed.
+    pub fn marker(&self) -> String {
+        format!("{}/clean_shutdown", self.datadir())
+    }
+}
+
+/// examples/notary.yaml, in the order of iguana's addcoin report (sorted).
+pub const CHAINS: [Chain; 3] = [
+    Chain {
+        name: "BEER",
+        service: "beer",
+        conf: ".komodo/BEER/BEER.conf",
+    },
+    Chain {
+        name: "KMD",
+        service: "kmd",
+        conf: ".komodo/komodo.conf",
+    },
+    Chain {
+        name: "PIZZA",
+        service: "pizza",
+        conf: ".komodo/PIZZA/PIZZA.conf",
+    },
+];
+
+pub fn chain(name: &str) -> &'static Chain {
+    CHAINS
+        .iter()
+        .find(|c| c.name == name)
+        .expect("a chain of examples/notary.yaml")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `cmd` and insists on success.
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+/// `docker ...`, with the classic builder: no buildx here, and it never pulls
+/// the Rust image for the `prebuilt` target (see Dockerfile.komodod).
+pub fn docker(args: &[&str]) -> Command {
+    let mut cmd = Command::new("docker");
+    cmd.args(args).env("DOCKER_BUILDKIT", "0");
+    cmd
+}
+
+/// Polls `probe` every 200 ms until it gives a value; `None` after `timeout`.
+pub fn poll<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The host clock as `docker events --since` reads it.
+pub fn docker_now() -> String {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+}
+
+// ---------------------------------------------------------------------------
+// Building, once per test binary
+
+static BUILT: OnceLock<()> = OnceLock::new();
+
+/// Builds dokomodo and the stand-ins on the host, the stand-in base images,
+/// and the shipped Dockerfiles through compose (all cached after the first
+/// run), and removes what an aborted earlier run left behind. Every case
+/// calls it first; only the first call does the work.
+pub fn setup() {
+    BUILT.get_or_init(|| {
+        build_binaries();
+        build_standin_images();
+        let seed = SeedFile::new("build-only-seed-never-used", IMAGE_UID);
+        remove_leftovers(&seed);
+        run(&mut compose(seed.path(), &["build", "--quiet"]));
+    });
+}
+
+/// The host-built binaries the images take: dokomodo (`prebuilt` target)
+/// and the stand-ins (their images).
+fn build_binaries() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).current_dir(ROOT).args([
+        "build",
+        "--release",
+        "-p",
+        "dokomodo",
+        "-p",
+        "dokomodo-standins",
+    ]));
+}
+
+/// dokomodo-test/komodod-standin and dokomodo-test/iguana-standin: FROM
+/// scratch, the stand-in where the real image has the daemon.
+fn build_standin_images() {
+    let context = TempDir::new("standin-images");
+    let release = Path::new(ROOT).join(RELEASE);
+    for daemon in ["komodod", "iguana"] {
+        let binary = format!("{daemon}-standin");
+        std::fs::copy(release.join(&binary), context.path().join(&binary)).unwrap();
+    }
+    std::fs::copy(
+        Path::new(ROOT).join("docker/standins/Dockerfile"),
+        context.path().join("Dockerfile"),
+    )
+    .unwrap();
+    for daemon in ["komodod", "iguana"] {
+        let tag = format!("dokomodo-test/{daemon}-standin:latest");
+        let build_arg = format!("DAEMON={daemon}");
+        run(
+            docker(&["build", "--quiet", "--build-arg", &build_arg, "-t", &tag])
+                .arg(context.path()),
+        );
+    }
+}
+
+fn remove_leftovers(seed: &SeedFile) {
+    let _ = compose(
+        seed.path(),
+        &["down", "--volumes", "--remove-orphans", "--timeout", "5"],
+    )
+    .output();
+    let filter = format!("label={LABEL}");
+    let listed = |what: &[&str]| -> Vec<String> {
+        docker(what)
+            .output()
+            .map(|o| {
+                text(&o.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let containers = listed(&["ps", "--all", "--quiet", "--filter", &filter]);
+    if !containers.is_empty() {
+        let _ = docker(&["rm", "--force", "--volumes"])
+            .args(&containers)
+            .output();
+    }
+    let networks = listed(&["network", "ls", "--quiet", "--filter", &filter]);
+    if !networks.is_empty() {
+        let _ = docker(&["network", "rm"]).args(&networks).output();
+    }
+    remove_stale_temp_dirs();
+}
+
+/// The seed files (and other temp dirs) of a run that was killed: named
+/// `dokomodo-test-TAG-PID-N` (tests/common), its PID gone.
+fn remove_stale_temp_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = ["seed", "standin-images", "typo-yaml"]
+            .iter()
+            .find_map(|tag| name.strip_prefix(&format!("dokomodo-test-{tag}-")))
+        else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or_default();
+        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The seed secret
+
+/// The seed secret as an operator keeps it: a file owned by the uid the
+/// container runs as, mode 0600 (a compose file secret and a `docker run -v`
+/// bind mount keep the host's owner and mode).
+pub struct SeedFile {
+    dir: TempDir,
+    value: String,
+}
+
+impl SeedFile {
+    pub fn new(value: &str, owner: u32) -> SeedFile {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("seed");
+        let path = dir.write("dokomodo_seed", format!("{value}\n"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if std::os::unix::fs::chown(&path, Some(owner), Some(0)).is_err() {
+            // Not root: readable by all, inside a directory only we can enter.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        SeedFile {
+            dir,
+            value: value.to_owned(),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("dokomodo_seed")
+    }
+
+    /// A new seed in the same file (same inode, owner and mode), as an
+    /// operator rotating it in place: the bind mounts see it at once.
+    pub fn rewrite(&mut self, value: &str) {
+        std::fs::write(self.path(), format!("{value}\n")).unwrap();
+        self.value = value.to_owned();
+    }
+
+    /// What `dokomodo creds` derives for a chain of examples/notary.yaml.
+    pub fn creds(&self, chain: &str) -> (String, String) {
+        let out = run(Command::new(env!("CARGO_BIN_EXE_dokomodo"))
+            .args(["--config", EXAMPLE_YAML, "creds", chain])
+            .current_dir(ROOT)
+            .env_remove("DOKOMODO_SEED")
+            .env("DOKOMODO_SEED_FILE", self.path()));
+        let out = text(&out.stdout);
+        let field = |key: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .expect("creds prints rpcuser and rpcpassword")
+                .to_owned()
+        };
+        (field("rpcuser="), field("rpcpassword="))
+    }
+
+    /// The seed and every chain's derived password: never to be shown.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut all = vec![self.value.clone()];
+        all.extend(CHAINS.iter().map(|c| self.creds(c.name).1));
+        all
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One container
+
+pub struct Container {
+    pub name: String,
+    /// Ours (a `docker run`), removed on drop; a compose service's belongs to
+    /// its stack.
+    owned: bool,
+}
+
+impl Container {
+    pub fn inspect(&self, format: &str) -> String {
+        let out = run(&mut docker(&["inspect", "--format", format, &self.name]));
+        text(&out.stdout).trim().to_owned()
+    }
+
+    /// `docker logs`: what the container wrote on stdout and stderr, all runs.
+    pub fn logs(&self) -> String {
+        self.logs_since("")
+    }
+
+    /// `docker logs --since` a time from [`docker_now`]. Not `State.StartedAt`:
+    /// the first lines of a run can be older than that.
+    pub fn logs_since(&self, since: &str) -> String {
+        let mut cmd = docker(&["logs"]);
+        if !since.is_empty() {
+            cmd.args(["--since", since]);
+        }
+        match cmd.arg(&self.name).output() {
+            Ok(out) => text(&out.stdout) + &text(&out.stderr),
+            Err(e) => format!("(no logs: {e})"),
+        }
+    }
+
+    pub fn fail(&self, msg: &str) -> ! {
+        panic!(
+            "{}: {msg}\n--- docker logs {} ---\n{}",
+            self.name,
+            self.name,
+            self.logs()
+        );
+    }
+
+    /// A file (or a directory, without its contents) from the container,
+    /// running or stopped, with the owner, mode and mtime it has there.
+    pub fn file(&self, path: &str) -> Option<TarFile> {
+        let out = docker(&["cp", &format!("{}:{path}", self.name), "-"])
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        TarFile::first(&out.stdout)
+    }
+
+    pub fn running(&self) -> bool {
+        self.inspect("{{.State.Running}}") == "true"
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        let code = self.inspect("{{.State.ExitCode}}");
+        code.parse()
+            .unwrap_or_else(|_| self.fail(&format!("exit code {code:?}")))
+    }
+
+    /// Waits until the logs contain `needle`; fails if the
+    /// container stops first or `timeout` passes.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> String {
+        let found = poll(timeout, || {
+            let logs = self.logs();
+            if logs.contains(needle) {
+                Some(Ok(logs))
+            } else if !self.running() {
+                Some(Err("the container stopped"))
+            } else {
+                None
+            }
+        });
+        match found {
+            Some(Ok(logs)) => logs,
+            Some(Err(why)) => self.fail(&format!("{why} before logging {needle:?}")),
+            None => self.fail(&format!("no {needle:?} in the logs within {timeout:?}")),
+        }
+    }
+
+    /// The stand-in komodod logs `ready` once its RPC serves and its SIGTERM
+    /// handling is in place.
+    pub fn wait_ready(&self) {
+        self.wait_log(": ready", Duration::from_secs(90));
+    }
+
+    /// Waits for the container to stop by itself; its exit code.
+    pub fn wait_exit(&self, timeout: Duration) -> i32 {
+        if poll(timeout, || (!self.running()).then_some(())).is_none() {
+            self.fail(&format!("still running after {timeout:?}"));
+        }
+        self.exit_code()
+    }
+
+    /// `docker stop -t TIMEOUT`; how long it took.
+    pub fn stop(&self, timeout_secs: u32) -> Duration {
+        let started = Instant::now();
+        run(&mut docker(&[
+            "stop",
+            "-t",
+            &timeout_secs.to_string(),
+            &self.name,
+        ]));
+        started.elapsed()
+    }
+
+    /// The host's pid of the container's PID 1.
+    pub fn host_pid(&self) -> u32 {
+        let pid = self.inspect("{{.State.Pid}}");
+        pid.parse()
+            .ok()
+            .filter(|&p| p > 0)
+            .unwrap_or_else(|| self.fail(&format!("pid {pid:?}")))
+    }
+
+    pub fn ip(&self) -> String {
+        self.inspect("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
+    }
+
+    /// Neither `docker logs` nor `docker inspect` (Config.Env, Args, Cmd,
+    /// mounts, labels: the whole document) shows a secret.
+    pub fn assert_no_secrets(&self, secrets: &[String]) {
+        let inspect = text(&run(&mut docker(&["inspect", &self.name])).stdout);
+        let logs = self.logs();
+        for secret in secrets {
+            assert!(
+                !inspect.contains(secret.as_str()),
+                "{}: a secret is in docker inspect:\n{inspect}",
+                self.name
+            );
+            assert!(
+                !logs.contains(secret.as_str()),
+                "{}: a secret is in docker logs:\n{logs}",
+                self.name
+            );
+        }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if self.owned {
+            let _ = docker(&["rm", "--force", "--volumes", &self.name]).output();
+        }
+    }
+}
+
+/// `docker run -d` of the komodod image built from Dockerfile.komodod, the way
+/// an operator runs one chain without compose: the YAML and the seed mounted
+/// read-only, HOME on a volume.
+pub struct KomododRun {
+    name: String,
+    options: Vec<String>,
+    yaml: PathBuf,
+}
+
+impl KomododRun {
+    pub fn new(case: &str, chain: &str, seed: &SeedFile) -> KomododRun {
+        let options = [
+            "--label",
+            LABEL,
+            "--volume",
+            HOME,
+            "--env",
+            &format!("DOKOMODO_CHAIN={chain}"),
+            "--volume",
+            &format!("{}:/run/secrets/dokomodo_seed:ro", seed.path().display()),
+        ];
+        KomododRun {
+            name: format!("{NAME_PREFIX}{case}"),
+            options: options.iter().map(|o| o.to_string()).collect(),
+            yaml: Path::new(ROOT).join(EXAMPLE_YAML),
+        }
+    }
+
+    /// Any `docker run` option, e.g. `--read-only`.
+    pub fn option(mut self, option: &str) -> KomododRun {
+        self.options.push(option.to_owned());
+        self
+    }
+
+    pub fn env(self, key: &str, value: &str) -> KomododRun {
+        self.option(&format!("--env={key}={value}"))
+    }
+
+    pub fn yaml(mut self, path: &Path) -> KomododRun {
+        self.yaml = path.to_owned();
+        self
+    }
+
+    pub fn start(self) -> Container {
+        let _ = docker(&["rm", "--force", "--volumes", &self.name]).output();
+        let container = Container {
+            name: self.name.clone(),
+            owned: true,
+        };
+        let yaml = format!("{}:/etc/dokomodo/notary.yaml:ro", self.yaml.display());
+        run(
+            docker(&["run", "--detach", "--name", &self.name, "--volume", &yaml])
+                .args(&self.options)
+                .arg(KOMODOD_IMAGE),
+        );
+        container
+    }
+}
+
+/// A user-defined network, removed on drop (after the containers on it,
+/// when declared before them).
+pub struct Network {
+    pub name: String,
+}
+
+impl Network {
+    pub fn new(case: &str, subnet: &str) -> Network {
+        let name = format!("{NAME_PREFIX}{case}");
+        let _ = docker(&["network", "rm", &name]).output();
+        run(&mut docker(&[
+            "network", "create", "--label", LABEL, "--subnet", subnet, &name,
+        ]));
+        Network { name }
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = docker(&["network", "rm", &self.name]).output();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The compose stack
+
+static COMPOSE: Mutex<()> = Mutex::new(());
+
+/// `docker compose -p dokomodo-test -f compose.yaml -f docker/compose.test.yaml ARGS`.
+fn compose(seed: PathBuf, args: &[&str]) -> Command {
+    let mut cmd = docker(&[
+        "compose",
+        "-p",
+        PROJECT,
+        "-f",
+        "compose.yaml",
+        "-f",
+        "docker/compose.test.yaml",
+    ]);
+    cmd.current_dir(ROOT)
+        .args(args)
+        .env("DOKOMODO_SEED_SECRET_FILE", seed);
+    cmd
+}
+
+/// The shipped compose.yaml with the test override, up; taken down (volumes
+/// too) on drop.
+pub struct Stack {
+    seed: PathBuf,
+    // Dropped after `drop` took the stack down.
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+impl Stack {
+    pub fn up(seed: &SeedFile) -> Stack {
+        // A case that panicked still took its stack down (Drop).
+        let lock = COMPOSE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let stack = Stack {
+            seed: seed.path(),
+            _one_at_a_time: lock,
+        };
+        run(&mut stack.compose(&["up", "--detach"]));
+        stack
+    }
+
+    pub fn compose(&self, args: &[&str]) -> Command {
+        compose(self.seed.clone(), args)
+    }
+
+    pub fn services() -> impl Iterator<Item = &'static str> {
+        CHAINS.iter().map(|c| c.service).chain(["iguana"])
+    }
+
+    pub fn container(&self, service: &str) -> Container {
+        Container {
+            name: format!("{PROJECT}-{service}-1"),
+            owned: false,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        let out = self
+            .compose(&["logs", "--no-color", "--timestamps"])
+            .output()
+            .unwrap();
+        text(&out.stdout) + &text(&out.stderr)
+    }
+
+    pub fn fail(&self, msg: &str) -> ! {
+        panic!("{msg}\n--- docker compose logs ---\n{}", self.logs());
+    }
+
+    pub fn file(&self, service: &str, path: &str) -> Option<TarFile> {
+        self.container(service).file(path)
+    }
+
+    /// The stand-in iguana feeds itself every addcoin file dokomodo rendered
+    /// (retrying while the daemons start) and writes one line per coin, once
+    /// per start. Waits for the report of iguana's `start`-th start (1 for
+    /// the first) and checks it says every chain authenticated.
+    pub fn assert_iguana_authenticated(&self, start: usize) {
+        let iguana = self.container("iguana");
+        let wrote = format!("wrote {HOME}/iguana/addcoin-report.txt");
+        let timeout = Duration::from_secs(240);
+        if poll(timeout, || {
+            (iguana.logs().matches(&wrote).count() >= start).then_some(())
+        })
+        .is_none()
+        {
+            self.fail(&format!(
+                "no addcoin report from iguana's start #{start} within {timeout:?}"
+            ));
+        }
+        let report = match self.file("iguana", &format!("{HOME}/iguana/addcoin-report.txt")) {
+            Some(f) => f.text(),
+            None => self.fail("iguana logged its report but it is not there"),
+        };
+        let expected: Vec<String> = CHAINS.iter().map(|c| format!("{} ok", c.name)).collect();
+        if report.lines().collect::<Vec<_>>() != expected {
+            self.fail(&format!(
+                "iguana (start #{start}) did not authenticate to every chain:\n{report}"
+            ));
+        }
+    }
+
+    /// Each chain's conf as its komodod container has it, after checking that
+    /// iguana's copy, rendered separately in its own container, is identical.
+    pub fn confs_agree(&self) -> BTreeMap<&'static str, TarFile> {
+        CHAINS
+            .iter()
+            .map(|chain| {
+                let path = chain.conf_path();
+                let (Some(daemon), Some(iguana)) =
+                    (self.file(chain.service, &path), self.file("iguana", &path))
+                else {
+                    self.fail(&format!("{path} missing in {} or iguana", chain.service));
+                };
+                assert_eq!(
+                    daemon.text(),
+                    iguana.text(),
+                    "{}: iguana's copy differs from the daemon's",
+                    chain.name
+                );
+                (chain.name, daemon)
+            })
+            .collect()
+    }
+
+    /// Exit codes of the containers of this project that died since `since`
+    /// (`docker_now()`), by container name, last one wins: readable even after
+    /// `docker compose down` removed the containers.
+    pub fn exit_codes_since(&self, since: &str) -> BTreeMap<String, i32> {
+        let project = format!("label=com.docker.compose.project={PROJECT}");
+        let out = run(&mut docker(&[
+            "events",
+            "--since",
+            since,
+            "--until",
+            &docker_now(),
+            "--filter",
+            "type=container",
+            "--filter",
+            "event=die",
+            "--filter",
+            &project,
+            "--format",
+            "{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}",
+        ]));
+        text(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (name, code) = l.split_once(' ')?;
+                Some((name.to_owned(), code.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// A file in one of the stack's named volumes, read through a container
+    /// that is created on it but never started.
+    pub fn volume_file(&self, volume: &str, path: &str) -> Option<TarFile> {
+        let reader = Container {
+            name: format!("{NAME_PREFIX}volume-reader"),
+            owned: true,
+        };
+        let _ = docker(&["rm", "--force", &reader.name]).output();
+        let mount = format!("{PROJECT}_{volume}:{HOME}");
+        run(&mut docker(&[
+            "create",
+            "--label",
+            LABEL,
+            "--name",
+            &reader.name,
+            "--volume",
+            &mount,
+            KOMODOD_IMAGE,
+        ]));
+        reader.file(path)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self
+            .compose(&["down", "--volumes", "--remove-orphans", "--timeout", "30"])
+            .output();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What `docker cp` gives
+
+/// The first member of a tar stream (what `docker cp ... -` writes): the
+/// ustar header, with the PAX records Docker adds for values that do not fit
+/// in it (a uid above 2097151, as OpenShift's).
+#[derive(Debug)]
+pub struct TarFile {
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// Seconds since the epoch.
+    pub mtime: u64,
+    pub contents: Vec<u8>,
+}
+
+impl TarFile {
+    pub fn first(tar: &[u8]) -> Option<TarFile> {
+        let mut pax = BTreeMap::new();
+        let mut at = 0;
+        loop {
+            let header = tar.get(at..at + 512)?;
+            let size = number(&header[124..136])? as usize;
+            let data = tar.get(at + 512..at + 512 + size)?;
+            match header[156] {
+                // PAX records for the next member, and global ones.
+                b'x' | b'g' => pax.extend(pax_records(data)),
+                _ => {
+                    let field = |key: &str, raw: &[u8]| -> Option<u64> {
+                        match pax.get(key) {
+                            // mtime may carry a fraction.
+                            Some(v) => v.split('.').next()?.parse().ok(),
+                            None => number(raw),
+                        }
+                    };
+                    return Some(TarFile {
+                        mode: number(&header[100..108])? as u32 & 0o7777,
+                        uid: field("uid", &header[108..116])?,
+                        gid: field("gid", &header[116..124])?,
+                        mtime: field("mtime", &header[136..148])?,
+                        contents: data.to_vec(),
+                    });
+                }
+            }
+            at += 512 + size.div_ceil(512) * 512;
+        }
+    }
+
+    pub fn text(&self) -> String {
+        text(&self.contents)
+    }
+}
+
+/// A numeric header field: octal text, or GNU base-256 when the top bit is set.
+fn number(field: &[u8]) -> Option<u64> {
+    if field.first().is_some_and(|b| b & 0x80 != 0) {
+        return Some(
+            field
+                .iter()
+                .skip(1)
+                .fold(u64::from(field[0] & 0x7f), |n, b| (n << 8) | u64::from(*b)),
+        );
+    }
+    let s = text(field);
+    let s = s.trim_matches(|c: char| c == '\0' || c == ' ');
+    if s.is_empty() {
+        Some(0)
+    } else {
+        u64::from_str_radix(s, 8).ok()
+    }
+}
+
+/// `LEN key=value\n` records.
+fn pax_records(mut data: &[u8]) -> Vec<(String, String)> {
+    let mut records = Vec::new();
+    while let Some(space) = data.iter().position(|&b| b == b' ') {
+        let Some(len) = text(&data[..space])
+            .parse::<usize>()
+            .ok()
+            .filter(|&l| l > space && l <= data.len())
+        else {
+            break;
+        };
+        let record = text(&data[space + 1..len]);
+        if let Some((k, v)) = record.trim_end_matches('\n').split_once('=') {
+            records.push((k.to_owned(), v.to_owned()));
+        }
+        data = &data[len..];
+    }
+    records
+}
+
+// ---------------------------------------------------------------------------
+// The host's view
+
+/// A process as the host's /proc shows it.
+#[derive(Debug)]
+pub struct Process {
+    pub pid: u32,
+    pub comm: String,
+    /// `R`, `S`, `Z`, ...
+    pub state: char,
+}
+
+/// The children of host pid `parent`, from /proc/*/stat. Zombies are
+/// included (unlike `docker top`, which lists the container's cgroup, and a
+/// zombie has left it). Needs the host's pid namespace: the test runs where
+/// the engine runs.
+pub fn children_of(parent: u32) -> Vec<Process> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces and parens.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_owned();
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?.chars().next()?;
+            let ppid: u32 = fields.next()?.parse().ok()?;
+            (ppid == parent).then_some(Process { pid, comm, state })
+        })
+        .collect()
+}
+
+/// The NUL-separated argv of a host process.
+pub fn cmdline(pid: u32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    raw.split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(text)
+        .collect()
+}
+
+/// `NSpid:` of a host process: its pid in each nested pid namespace.
+pub fn ns_pids(pid: u32) -> Vec<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// The host calling a daemon's RPC
+
+/// A JSON-RPC call with HTTP basic auth, as iguana or komodo-cli make it:
+/// (HTTP status, body).
+pub fn rpc(addr: &str, user: &str, password: &str, method: &str) -> std::io::Result<(u16, String)> {
+    let body = format!(r#"{{"jsonrpc":"1.0","id":"test","method":"{method}","params":[]}}"#);
+    let auth = base64(format!("{user}:{password}").as_bytes());
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply)?;
+    let reply = text(&reply);
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn base64_is_the_standard_alphabet_with_padding() {
+    assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    assert_eq!(base64(b"ab"), "YWI=");
+    assert_eq!(base64(b"a"), "YQ==");
+}
