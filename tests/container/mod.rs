@@ -248,6 +248,10 @@ fn remove_stale_temp_dirs() {
 /// The seed secret as an operator keeps it: a file owned by the uid the
 /// container runs as, mode 0600 (a compose file secret and a `docker run -v`
 /// bind mount keep the host's owner and mode).
+/// The notary wallet's passphrase the compose stack gets: iguana's start-up
+/// sequence sends it, and it must show up nowhere else.
+pub const WALLET_PASSPHRASE: &str = "notary wallet passphrase for the container tests";
+
 pub struct SeedFile {
     dir: TempDir,
     value: String,
@@ -257,12 +261,16 @@ impl SeedFile {
     pub fn new(value: &str, owner: u32) -> SeedFile {
         use std::os::unix::fs::PermissionsExt;
         let dir = TempDir::new("seed");
-        let path = dir.write("dokomodo_seed", format!("{value}\n"));
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        if std::os::unix::fs::chown(&path, Some(owner), Some(0)).is_err() {
-            // Not root: readable by all, inside a directory only we can enter.
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        // The wallet passphrase travels beside the seed, as compose.yaml's
+        // second secret.
+        for (name, contents) in [("dokomodo_seed", value), ("wallet_passphrase", WALLET_PASSPHRASE)] {
+            let path = dir.write(name, format!("{contents}\n"));
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if std::os::unix::fs::chown(&path, Some(owner), Some(0)).is_err() {
+                // Not root: readable by all, inside a directory only we can enter.
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+                std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+            }
         }
         SeedFile {
             dir,
@@ -272,6 +280,10 @@ impl SeedFile {
 
     pub fn path(&self) -> PathBuf {
         self.dir.path().join("dokomodo_seed")
+    }
+
+    pub fn passphrase_path(&self) -> PathBuf {
+        self.dir.path().join("wallet_passphrase")
     }
 
     /// A new seed in the same file (same inode, owner and mode), as an
@@ -300,7 +312,7 @@ impl SeedFile {
 
     /// The seed and every chain's derived password: never to be shown.
     pub fn secrets(&self) -> Vec<String> {
-        let mut all = vec![self.value.clone()];
+        let mut all = vec![self.value.clone(), WALLET_PASSPHRASE.to_owned()];
         all.extend(CHAINS.iter().map(|c| self.creds(c.name).1));
         all
     }
@@ -547,6 +559,7 @@ static COMPOSE: Mutex<()> = Mutex::new(());
 
 /// `docker compose -p dokomodo-test -f compose.yaml -f docker/compose.test.yaml ARGS`.
 fn compose(seed: PathBuf, args: &[&str]) -> Command {
+    let passphrase = seed.with_file_name("wallet_passphrase");
     let mut cmd = docker(&[
         "compose",
         "-p",
@@ -558,7 +571,8 @@ fn compose(seed: PathBuf, args: &[&str]) -> Command {
     ]);
     cmd.current_dir(ROOT)
         .args(args)
-        .env("DOKOMODO_SEED_SECRET_FILE", seed);
+        .env("DOKOMODO_SEED_SECRET_FILE", seed)
+        .env("DOKOMODO_WALLET_PASSPHRASE_SECRET_FILE", passphrase);
     cmd
 }
 
@@ -642,6 +656,29 @@ impl Stack {
                 "iguana (start #{start}) did not authenticate to every chain:\n{report}"
             ));
         }
+        self.assert_startup_sequence(start);
+    }
+
+    /// dokomodo's own start-up sequence (run iguana): every chain added once
+    /// it answered, then the wallet unlocked with the passphrase secret,
+    /// which the stand-in saw (and recorded only as its length).
+    fn assert_startup_sequence(&self, start: usize) {
+        let iguana = self.container("iguana");
+        let done = "iguana start-up done";
+        if poll(Duration::from_secs(120), || (iguana.logs().matches(done).count() >= start).then_some(())).is_none() {
+            self.fail(&format!("dokomodo's start-up sequence #{start} did not finish"));
+        }
+        let logs = iguana.logs();
+        for chain in &CHAINS {
+            assert!(logs.contains(&format!("dokomodo: info: addcoin {} (", chain.name)), "no addcoin {}:\n{logs}", chain.name);
+        }
+        assert!(logs.contains("walletpassphrase: wallet unlocked"), "{logs}");
+        let calls = match self.file("iguana", &format!("{HOME}/iguana/calls.log")) {
+            Some(f) => f.text(),
+            None => self.fail("iguana's calls.log is missing"),
+        };
+        let unlock = format!("walletpassphrase params=[<redacted len={}>,9999999]", WALLET_PASSPHRASE.len());
+        assert!(calls.contains(&unlock), "{calls}");
     }
 
     /// Each chain's conf as its komodod container has it, after checking that

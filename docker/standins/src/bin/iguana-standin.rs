@@ -180,6 +180,19 @@ fn describe(method: &str, call: &Value) -> String {
         for k in keys {
             let v = &obj[k];
             let shown = match v {
+                // The operators' form: {"method":"walletpassphrase","params":[PASS, TIMEOUT]}.
+                Value::Array(params) if method == "walletpassphrase" && k == "params" => {
+                    let shown: Vec<String> = params
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| match (i, p) {
+                            (0, Value::String(s)) => format!("<redacted len={}>", s.len()),
+                            (0, _) => "<redacted>".to_string(),
+                            (_, other) => other.to_string(),
+                        })
+                        .collect();
+                    format!("[{}]", shown.join(","))
+                }
                 Value::String(s) if is_secret_key(k) => format!("<redacted len={}>", s.len()),
                 _ if is_secret_key(k) => "<redacted>".to_string(),
                 Value::String(s) => s.clone(),
@@ -355,6 +368,11 @@ mod tests {
         assert_eq!(
             describe("walletpassphrase", &call),
             "walletpassphrase passphrase=<redacted len=13> timeout=2592000"
+        );
+        let call = json!({"method": "walletpassphrase", "params": ["correct horse", 9999999]});
+        assert_eq!(
+            describe("walletpassphrase", &call),
+            "walletpassphrase params=[<redacted len=13>,9999999]"
         );
     }
 }
