@@ -246,14 +246,29 @@ impl Cx<'_> {
             .then(|| self.text.lines().nth(pos.line as usize - 1))
             .flatten()
             .map(str::to_owned);
+        // Keys and parser messages can carry a user's newlines or terminal
+        // escapes (`"a\nb": 1`); an error stays one printable line.
         ConfigError {
             file: self.file.to_owned(),
             pos: Some(pos),
-            field: field.map(str::to_owned),
-            message,
+            field: field.map(escape_controls),
+            message: escape_controls(&message),
             source_line,
         }
     }
+}
+
+/// Control characters as Rust escapes (`\n`, `\u{1b}`); the rest unchanged.
+fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 type Result<T, E = ConfigError> = std::result::Result<T, E>;

@@ -54,7 +54,7 @@ fn check_error(text: &str, err: &ConfigError) {
     let shown = err.to_string();
     let _ = err.snippet();
     assert!(shown.starts_with("notary.yaml"), "{shown}");
-    assert!(!shown.contains('\n'), "an error is one line: {shown:?}");
+    assert!(!shown.chars().any(char::is_control), "an error is one printable line: {shown:?}");
     match err.pos {
         Some(pos) => {
             assert!(pos.line >= 1 && pos.column >= 1, "no usable position in {shown:?} ({pos:?}) for {text:?}");
@@ -601,4 +601,16 @@ fn regression_lone_carriage_return_is_refused_where_it_is() {
     let err = load(crlf).unwrap_err();
     assert_eq!(err.pos.map(|p| (p.line, p.column)), Some((3, 5)), "{err}");
     assert!(load(&NOTARY.replace('\n', "\r\n")).is_ok());
+}
+
+/// Found by `loader_never_panics_on_yaml_punctuation_soup` (`&_{a\n\na}`): a
+/// flow key spanning lines is the key "a\na", and the unknown-key error
+/// printed it raw, breaking the one-line error (and letting a key carry
+/// terminal escapes). Control characters in errors are now escaped.
+#[test]
+fn regression_a_key_with_a_newline_keeps_the_error_on_one_line() {
+    let err = load("&_{a\n\na}").unwrap_err();
+    assert_eq!(err.to_string(), "notary.yaml:1:4: a\\na: unknown key `a\\na`");
+    let err = load("chains:\n  KMD:\n    \"ac_\\e[31m\": 1\n").unwrap_err();
+    assert!(err.to_string().contains("unknown key `ac_\\u{1b}[31m`"), "{err}");
 }
