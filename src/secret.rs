@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 pub const FILE_VAR: &str = "DOKOMODO_SEED_FILE";
@@ -105,6 +106,8 @@ pub enum SecretError {
     Unreadable { path: PathBuf, reason: String },
     #[error("the seed secret {path} is a directory, not a file")]
     IsDirectory { path: PathBuf },
+    #[error("the seed secret {path} is not a regular file (a FIFO, socket or device); mount the secret as a file")]
+    NotAFile { path: PathBuf },
     #[error("the {origin} is {len} bytes; at least {MIN_LEN} are needed")]
     TooShort { origin: Source, len: usize },
     #[error("the seed secret {path} is larger than {} KiB", MAX_LEN >> 10)]
@@ -140,7 +143,23 @@ fn read_file(path: PathBuf, is_default: bool) -> Result<Seed, SecretError> {
     if meta.is_dir() {
         return Err(SecretError::IsDirectory { path });
     }
-    let file = std::fs::File::open(&path).map_err(|e| SecretError::Unreadable { reason: reason(&e), path: path.clone() })?;
+    // Opening a FIFO blocks until a writer appears, and a device can be read
+    // forever: the entrypoint would hang instead of saying what is wrong.
+    if !meta.is_file() {
+        return Err(SecretError::NotAFile { path });
+    }
+    // O_NONBLOCK: if the path was swapped for a FIFO since the check, open
+    // does not wait for a writer, and the fstat below refuses it.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path)
+        .map_err(|e| SecretError::Unreadable { reason: reason(&e), path: path.clone() })?;
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return Err(SecretError::NotAFile { path }),
+        Err(e) => return Err(SecretError::Unreadable { reason: reason(&e), path }),
+    }
     let mut bytes = Vec::with_capacity(256);
     let read = file.take(MAX_LEN as u64 + 1).read_to_end(&mut bytes);
     if let Err(e) = read {

@@ -163,3 +163,61 @@ unsafe extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
 }
+
+/// Reads a live process's NUL-separated /proc file.
+fn proc_strings(pid: u32, file: &str) -> Vec<String> {
+    let bytes = std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_else(|e| panic!("/proc/{pid}/{file}: {e}"));
+    bytes.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+}
+
+#[test]
+fn the_running_daemon_shows_no_secret_in_its_cmdline_or_environ_from_outside() {
+    assert_eq!(unsafe { libc_geteuid() }, 0, "this test runs as root (as CI does)");
+    let (uid, _, _) = passwd_entry("nobody").expect("nobody exists");
+    let run = Run::new(NOTARY_YAML).seed();
+    let pidfile = run.dir.path().join("daemon.pid");
+    let komodod = run.dir.path().join("komodod");
+    // Writes its pid, then stays up until the init stops it.
+    std::fs::write(&komodod, format!("#!/bin/sh\necho $$ > {}\nwhile :; do sleep 0.05; done\n", pidfile.display())).unwrap();
+    std::fs::set_permissions(&komodod, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(run.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let home = run.home();
+    let run = run
+        .env("DOKOMODO_KOMODOD", komodod.to_str().unwrap())
+        .env("DOKOMODO_USER", "nobody")
+        .env("DOKOMODO_GRACE", "5")
+        .args(&["run", "komodod", "--chain", "BEER", "--home", home.to_str().unwrap()]);
+    let mut init = run.command().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let pid: u32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile).ok().and_then(|s| s.trim().parse().ok()) {
+            break pid;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the daemon never started");
+        assert!(init.try_wait().unwrap().is_none(), "dokomodo exited before the daemon started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+
+    let cmdline = proc_strings(pid, "cmdline");
+    let environ = proc_strings(pid, "environ");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let password = std::fs::read_to_string(home.join(".komodo/BEER/BEER.conf")).unwrap();
+    let password = password.lines().find_map(|l| l.strip_prefix("rpcpassword=")).unwrap().to_owned();
+    let _ = unsafe { libc_kill(init.id() as i32, 15) };
+    let _ = init.wait();
+
+    assert_eq!(cmdline[1..3], [komodod.display().to_string(), "-ac_name=BEER".to_owned()], "{cmdline:?}");
+    for text in cmdline.iter().chain(&environ) {
+        assert!(!text.contains(SEED), "the seed is visible: {text}");
+        assert!(!text.contains(&password), "an RPC password is visible: {text}");
+        assert!(!text.starts_with("DOKOMODO_SEED"), "{text}");
+    }
+    assert!(environ.contains(&format!("HOME={}", home.display())), "{environ:?}");
+    let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(uids.split_whitespace().skip(1).all(|u| u == uid.to_string()), "real, effective, saved uid all dropped: {uids}");
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
