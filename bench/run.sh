@@ -11,15 +11,15 @@
 # Not part of `cargo test`. Takes about 3-5 minutes; needs root (or
 # unprivileged user namespaces) for the PID-namespace runs.
 #
-# Knobs (environment): BENCH_ROUNDS (default 5) rounds of each hyperfine
+# Knobs (environment): BENCH_ROUNDS (default 20) rounds of each hyperfine
 # group, interleaved to spread load drift over every command; BENCH_RUNS
-# (default 200) runs per command per round.
+# (default 50) runs per command per round.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ROUNDS=${BENCH_ROUNDS:-5}
-RUNS=${BENCH_RUNS:-200}
+ROUNDS=${BENCH_ROUNDS:-20}
+RUNS=${BENCH_RUNS:-50}
 
 # ---------------------------------------------------------------- tools
 missing_apt=()
@@ -88,7 +88,7 @@ bench() {
     while [ $# -gt 0 ]; do cmds+=(-n "$1" "$2"); shift 2; done
     local r
     for r in $(seq "$ROUNDS"); do
-        hyperfine -N --style none --warmup 10 "${opts[@]}" \
+        hyperfine -N --style none --warmup 3 "${opts[@]}" \
             --export-json "$WORK/$group.$r.json" "${cmds[@]}" >/dev/null 2>"$WORK/$group.err" \
             || { cat "$WORK/$group.err" >&2; exit 1; }
     done
@@ -130,6 +130,12 @@ for p in tini-static catatonit dumb-init; do
     if [ -z "$FASTEST" ] || le "$m" "$FASTEST"; then FASTEST=$m; FASTEST_NAME=$p; fi
 done
 DOK_INIT=$(figure init dokomodo 2)
+DOK_INIT_MIN=$(figure init dokomodo 3)
+FASTEST_MIN=""; FASTEST_MIN_NAME=""
+for p in tini-static catatonit dumb-init; do
+    m=$(figure init "$p" 3)
+    if [ -z "$FASTEST_MIN" ] || le "$m" "$FASTEST_MIN"; then FASTEST_MIN=$m; FASTEST_MIN_NAME=$p; fi
+done
 TINI_INIT=$(figure init tini-static 2)
 
 # ---------------------------------------------------------------- 2. run komodod
@@ -353,6 +359,7 @@ say "| target | measured | result |"
 say "|---|---|---|"
 INIT_LIMIT=$(awk -v f="$FASTEST" 'BEGIN { print f * 1.05 }')
 say "| \`dokomodo init -- /bin/true\` within 5% of the fastest peer ($FASTEST_NAME) | $(ms "$DOK_INIT") ms vs $(ms "$FASTEST") ms (x$(ratio "$DOK_INIT" "$FASTEST")) | $(verdict "$DOK_INIT" "$INIT_LIMIT") |"
+say "| the same on the fastest runs, the least disturbed by other load (not the issue's wording; a check on the median's verdict) | $(ms "$DOK_INIT_MIN") ms vs $(ms "$FASTEST_MIN") ms ($FASTEST_MIN_NAME, x$(ratio "$DOK_INIT_MIN" "$FASTEST_MIN")) | $(verdict "$DOK_INIT_MIN" "$(awk -v f="$FASTEST_MIN" 'BEGIN { print f * 1.05 }')") |"
 RESTART_LIMIT=$(awk -v t="$TINI_INIT" 'BEGIN { print t * 1.5 }')
 say "| \`dokomodo run komodod\` restart ($NCHAINS chains) within 1.5x of tini-static's init | $(ms "$DOK_RESTART") ms vs $(ms "$TINI_INIT") ms (x$(ratio "$DOK_RESTART" "$TINI_INIT")) | $(verdict "$DOK_RESTART" "$RESTART_LIMIT") |"
 R1000=$(figure render-first-1000 first 2)
