@@ -273,6 +273,8 @@ struct Transaction<'r> {
     dirs: Vec<Dir>,
     by_path: BTreeMap<PathBuf, usize>,
     temps: Vec<Temp>,
+    /// For temp names; asked once (glibc does not cache getpid).
+    pid: u32,
 }
 
 const DIR_FLAGS: libc::c_int =
@@ -305,6 +307,7 @@ impl<'r> Transaction<'r> {
             }],
             by_path,
             temps: Vec::new(),
+            pid: std::process::id(),
         })
     }
 
@@ -496,14 +499,18 @@ impl<'r> Transaction<'r> {
         if meta.len() != contents.len() as u64 || meta.nlink() != 1 {
             return Ok(Existing::Different);
         }
-        let mut old = Vec::with_capacity(contents.len());
-        file.read_to_end(&mut old).map_err(read_err)?;
+        // The size is known to match: one read of exactly that many bytes
+        // (a file that changes under us reads short and counts as different).
+        let mut old = vec![0u8; contents.len()];
+        match file.read_exact(&mut old) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(Existing::Different),
+            Err(e) => return Err(read_err(e)),
+        }
         if old != contents {
             return Ok(Existing::Different);
         }
-        let fix = self
-            .needs_fix(&file, self.modes.file_mode(), rel)?
-            .then_some(file);
+        let fix = self.wrong_mode(&meta, self.modes.file_mode()).then_some(file);
         Ok(Existing::Same { fix })
     }
 
@@ -512,8 +519,12 @@ impl<'r> Transaction<'r> {
             path: self.abs(rel),
             source,
         })?;
+        Ok(self.wrong_mode(&meta, mode))
+    }
+
+    fn wrong_mode(&self, meta: &std::fs::Metadata, mode: u32) -> bool {
         let wrong_group = self.modes.group().is_some_and(|gid| meta.gid() != gid);
-        Ok(meta.mode() & 0o7777 != mode || wrong_group)
+        meta.mode() & 0o7777 != mode || wrong_group
     }
 
     /// Writes `contents` to a fresh temporary file beside the target, with the
@@ -533,7 +544,7 @@ impl<'r> Transaction<'r> {
         let (temp_name, mut file) = loop {
             let temp_name = temp_name(
                 name,
-                std::process::id(),
+                self.pid,
                 NEXT_TEMP.fetch_add(1, Ordering::Relaxed),
             );
             match open_at(dir_fd, &temp_name, flags, mode) {

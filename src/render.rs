@@ -214,6 +214,12 @@ enum Json<'a> {
 /// Appends `s` as a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
+    // Nearly every value (hex, names, paths) needs no escape: copy it whole.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -319,6 +325,14 @@ mod tests {
                 "-port=30000",
             ]
         );
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut out = String::new();
+        json_string(&mut out, "plain/path_01");
+        json_string(&mut out, "a\"b\\c\nd\u{1}");
+        assert_eq!(out, r#""plain/path_01""a\"b\\c\nd\u0001""#);
     }
 
     #[test]
