@@ -90,16 +90,20 @@ impl Signals {
             }
         }
 
-        let mut ignored_at_start = 0u64;
-        for sig in 1..=last_signal() {
-            let ignored = if sig == libc::SIGPIPE {
-                SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed)
-            } else {
-                disposition_is_ignore(sig)
-            };
-            if ignored {
-                ignored_at_start |= 1 << (sig - 1);
-            }
+        // One read of /proc/self/status instead of 64 sigaction queries;
+        // the queries remain for a system without /proc.
+        let mut ignored_at_start = ignored_from_proc().unwrap_or_else(|| {
+            (1..=last_signal())
+                .filter(|&sig| disposition_is_ignore(sig))
+                .fold(0u64, |mask, sig| mask | 1 << (sig - 1))
+        });
+        // SIGPIPE's disposition at start was recorded before Rust's runtime
+        // changed it.
+        let pipe = 1u64 << (libc::SIGPIPE - 1);
+        if SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed) {
+            ignored_at_start |= pipe;
+        } else {
+            ignored_at_start &= !pipe;
         }
         // With SIGCHLD ignored the kernel reaps children itself and their exit
         // statuses are lost: the init needs the default back.
@@ -154,22 +158,43 @@ impl Signals {
     /// started with (ignored stays ignored, anything the init or Rust's
     /// runtime set becomes default), then the original mask.
     pub fn restore_in_child(&self) {
-        for sig in 1..=last_signal() {
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                continue;
-            }
+        // execve resets every handler (Rust's SIGSEGV/SIGBUS stack-overflow
+        // handlers among them) to the default and keeps what is ignored. The
+        // init ignores nothing it was not started with except SIGPIPE (Rust's
+        // runtime), and un-ignores only SIGCHLD: those two are all that can
+        // differ from the start, so only they are set (two system calls on
+        // the path to exec instead of sixty).
+        for sig in [libc::SIGPIPE, libc::SIGCHLD] {
             let handler = if self.ignored_at_start & (1 << (sig - 1)) != 0 {
                 libc::SIG_IGN
             } else {
                 libc::SIG_DFL
             };
-            // SAFETY: signal() is async-signal-safe; glibc's reserved signals
-            // (32, 33) fail with EINVAL, which is harmless.
+            // SAFETY: signal() is async-signal-safe.
             unsafe { libc::signal(sig, handler) };
         }
         // SAFETY: original_mask is an initialised sigset_t.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.original_mask, ptr::null_mut()) };
     }
+}
+
+/// The `SigIgn:` mask of /proc/self/status (bit n-1 for signal n).
+fn ignored_from_proc() -> Option<u64> {
+    use std::io::Read;
+    // About 1.5 KB: one read into a buffer that fits it, rather than
+    // read_to_string's growing probe reads of a file whose size reads as 0.
+    let mut file = std::fs::File::open("/proc/self/status").ok()?;
+    let mut buf = [0u8; 8192];
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]).ok()? {
+            0 => break,
+            n => len += n,
+        }
+    }
+    let status = std::str::from_utf8(&buf[..len]).ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?.trim();
+    u64::from_str_radix(hex, 16).ok()
 }
 
 fn empty_set() -> libc::sigset_t {
