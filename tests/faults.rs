@@ -4,6 +4,7 @@
 //! failing mount fails the test, nothing is skipped.
 
 mod common;
+use common::mount::{path_str, Mount};
 use common::{Run, TempDir, NOTARY_YAML};
 
 use std::collections::BTreeMap;
@@ -31,44 +32,6 @@ fn make_fifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: `c` is a valid NUL-terminated path.
     assert_eq!(unsafe { mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
-}
-
-/// A mount, unmounted when dropped (lazily if something still holds it).
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(dir: &Path, size: &str) -> Mount {
-        sh("mount", &["-t", "tmpfs", "-o", &format!("size={size},mode=0755"), "tmpfs", path_str(dir)]);
-        Mount(dir.to_path_buf())
-    }
-    /// `dir` bound onto itself, read-only.
-    fn read_only_bind(dir: &Path) -> Mount {
-        sh("mount", &["--bind", path_str(dir), path_str(dir)]);
-        let mount = Mount(dir.to_path_buf());
-        sh("mount", &["-o", "remount,bind,ro", path_str(dir)]);
-        mount
-    }
-    fn remount_read_only(&self) {
-        sh("mount", &["-o", "remount,ro", path_str(&self.0)]);
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let unmounted = Command::new("umount").arg(&self.0).status();
-        if !unmounted.is_ok_and(|s| s.success()) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-}
-
-fn sh(cmd: &str, args: &[&str]) {
-    let status = Command::new(cmd).args(args).status().unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    assert!(status.success(), "{cmd} {args:?} failed: {status}");
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
 }
 
 /// Runs to completion, but fails the test instead of hanging past `limit`

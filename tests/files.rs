@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use dokomodo::files::{FileSpec, Modes, Outcome, write_set};
+
+mod common;
+use common::mount::Mount;
 
 const PRIVATE: Modes = Modes {
     shared_with_group0: false,
@@ -50,61 +52,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
-}
-
-/// A mount, unmounted when dropped (declare it after its TempDir).
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(dir: &Path, size: &str) -> Mount {
-        run(
-            "mount",
-            &[
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "tmpfs",
-                path_str(dir),
-            ],
-        );
-        Mount(dir.to_path_buf())
-    }
-
-    /// `dir` mounted read-only onto itself.
-    fn read_only_bind(dir: &Path) -> Mount {
-        run("mount", &["--bind", path_str(dir), path_str(dir)]);
-        let mount = Mount(dir.to_path_buf());
-        run("mount", &["-o", "remount,bind,ro", path_str(dir)]);
-        mount
-    }
-
-    fn remount_read_only(&self) {
-        run("mount", &["-o", "remount,ro", path_str(&self.0)]);
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        // A test running in parallel may be between fork and exec, briefly
-        // holding a descriptor inside this mount: detach lazily if busy.
-        let unmounted = Command::new("umount").arg(&self.0).status();
-        if !unmounted.is_ok_and(|s| s.success()) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-}
-
-fn run(cmd: &str, args: &[&str]) {
-    let status = Command::new(cmd).args(args).status().unwrap();
-    assert!(
-        status.success(),
-        "{cmd} {args:?} failed: these tests need root"
-    );
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn spec(path: &str, contents: &str) -> FileSpec {

@@ -2,6 +2,8 @@
 //! environment, and a look at status, stdout and stderr.
 #![allow(dead_code)]
 
+pub mod mount;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
