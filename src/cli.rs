@@ -133,10 +133,7 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
     match command.as_str() {
         // `init` takes the rest of the command line verbatim: its options,
         // then the command, which may itself look like options.
-        "init" => {
-            let at = args.iter().position(|a| a == "init").unwrap_or(0);
-            Ok(crate::supervise::init_command(args[at + 1..].to_vec()))
-        }
+        "init" => Ok(crate::supervise::init_command(args[command_index(&args) + 1..].to_vec())),
         "check" => check(&global, &mut parser),
         "ports" => ports(&global, &mut parser),
         "render" => render(&mut global, &mut parser),
@@ -150,6 +147,21 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "help" => print(USAGE),
         other => Err(Failure::usage(format!("unknown command `{other}`"))),
     }
+}
+
+/// Where the command word is: after the global options (`--config PATH`,
+/// `--config=PATH`), which is where lexopt found it. (`--config init init`
+/// must not take the path for the command.)
+fn command_index(args: &[OsString]) -> usize {
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        match arg.to_str() {
+            Some("--config") => i += 2,
+            Some(a) if a.starts_with('-') => i += 1,
+            _ => return i,
+        }
+    }
+    i
 }
 
 pub(crate) fn print(text: &str) -> Result<u8> {

@@ -203,3 +203,11 @@ fn chain_from_environment() {
     let (stdout, _) = run.status(0);
     assert!(stdout.contains(".komodo/PIZZA/PIZZA.conf"));
 }
+
+#[test]
+fn init_takes_everything_after_the_command_word() {
+    // A config path that is itself the word `init` must not be taken for the
+    // command; the child's own flags are the child's.
+    let (stdout, _) = Run::new("").args(&["--config", "init", "init", "--", "sh", "-c", "echo -n \"$0 $1\"; exit 3", "--grace", "x"]).status(3);
+    assert_eq!(stdout, "--grace x");
+}
