@@ -28,9 +28,10 @@ fn last_signal() -> c_int {
     libc::SIGRTMAX()
 }
 
-// Rust's runtime sets SIGPIPE to SIG_IGN before `main`, so by the time the
-// init looks, the disposition it was started with is gone. A constructor in
-// .init_array runs before the runtime does and records it.
+// `main` (src/main.rs) sets SIGPIPE to SIG_IGN first thing, as Rust's
+// runtime would, so by the time the init looks, the disposition it was
+// started with is gone. A constructor in .init_array runs before `main` (and
+// before Rust's runtime, in test binaries that have one) and records it.
 static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn record_sigpipe_disposition() {
@@ -97,7 +98,7 @@ impl Signals {
                 .filter(|&sig| disposition_is_ignore(sig))
                 .fold(0u64, |mask, sig| mask | 1 << (sig - 1))
         });
-        // SIGPIPE's disposition at start was recorded before Rust's runtime
+        // SIGPIPE's disposition at start was recorded before `main`
         // changed it.
         let pipe = 1u64 << (libc::SIGPIPE - 1);
         if SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed) {
