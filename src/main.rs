@@ -3,15 +3,15 @@
 //! SIGSEGV handler) is skipped, which is most of what separated dokomodo's
 //! start from tini's; the runtime's one useful act, ignoring SIGPIPE so a
 //! write to a closed pipe is an error rather than death, is done here.
-#![no_main]
+// The unit-test build of this file keeps the test harness's own `main`.
+#![cfg_attr(not(test), no_main)]
 
-use std::ffi::c_int;
-
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
-pub extern "C" fn main(_argc: c_int, _argv: *const *const u8) -> c_int {
+pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const u8) -> std::ffi::c_int {
     // SAFETY: setting SIGPIPE's disposition has no other effect; the init
     // records the disposition it was started with before this runs (an
     // .init_array constructor in src/supervise/signals.rs).
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    c_int::from(dokomodo::cli::main())
+    std::ffi::c_int::from(dokomodo::cli::main())
 }
