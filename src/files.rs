@@ -352,7 +352,13 @@ impl<'r> Transaction<'r> {
         for ((parts, spec), (dir, name)) in plan.files.iter().zip(files).zip(file_dirs) {
             let rel = join(parts);
             let name = c_name(name);
-            let action = match self.compare(dir, &name, &rel, &spec.contents)? {
+            // A directory this call just made is empty: no file to compare.
+            let existing = if self.dirs[dir].created.is_some() {
+                Existing::Missing
+            } else {
+                self.compare(dir, &name, &rel, &spec.contents)?
+            };
+            let action = match existing {
                 Existing::Same { fix } => Action::Keep { fix },
                 Existing::Missing => Action::Rename {
                     temp: self.write_temp(dir, &name, &rel, &spec.contents)?,
