@@ -79,6 +79,9 @@ pub struct Chain {
     pub p2p_override: Option<u16>,
     /// `rpc_port_override`: written as `rpcport=`.
     pub rpc_override: Option<u16>,
+    /// `args`: further komodod flags that are not part of the chain's identity
+    /// (`-earlytxid=...`, `-addressindex=1`), after the ones dokomodo manages.
+    pub args: Vec<String>,
 }
 
 impl Chain {
@@ -298,6 +301,7 @@ const CHAIN_KEYS: &[&str] = &[
     "rpc_port",
     "p2p_port_override",
     "rpc_port_override",
+    "args",
 ];
 
 struct Validator<'a> {
@@ -560,6 +564,7 @@ impl Validator<'_> {
         let mut params = BTreeMap::new();
         let mut claimed: Vec<(&str, &Node)> = Vec::new();
         let mut overrides: [Option<u16>; 2] = [None, None];
+        let mut extra_args = Vec::new();
         for (k, v) in entries {
             let f = format!("{field}.{}", k.name);
             match k.name.as_str() {
@@ -592,6 +597,7 @@ impl Validator<'_> {
                 "p2p_port" | "rpc_port" => claimed.push((k.name.as_str(), v)),
                 "p2p_port_override" => overrides[0] = Some(self.port(v, &f)?),
                 "rpc_port_override" => overrides[1] = Some(self.port(v, &f)?),
+                "args" => extra_args = self.komodod_flags(v, &f)?,
                 other => match acparams::lookup(other) {
                     Some(param) => {
                         params.insert(other.to_owned(), self.ac_value(param, v, &f)?);
@@ -648,6 +654,7 @@ impl Validator<'_> {
             derived,
             p2p_override: overrides[0],
             rpc_override: overrides[1],
+            args: extra_args,
         })
     }
 
@@ -658,6 +665,43 @@ impl Validator<'_> {
             err.message.push_str(": komodod does not know this -ac_* parameter and would silently ignore it");
         }
         err
+    }
+
+    /// `args`: `-name` or `-name=value` flags. What dokomodo writes itself
+    /// (identity, seeds, paths, ports) has its own key, and RPC settings
+    /// belong in the conf: a password on the command line is in every `ps`.
+    fn komodod_flags(&self, node: &Node, field: &str) -> Result<Vec<String>> {
+        let what = "komodod flags like -earlytxid=HEX";
+        let mut flags = Vec::new();
+        for (i, item) in self.list(node, field, what)?.iter().enumerate() {
+            let f = format!("{field}[{i}]");
+            let flag = self.string(item, &f, "a komodod flag (-name or -name=value)")?;
+            let name = flag.strip_prefix('-').map(|rest| rest.split('=').next().unwrap_or(rest));
+            let Some(name) = name.filter(|n| {
+                n.starts_with(|c: char| c.is_ascii_lowercase())
+                    && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            }) else {
+                return Err(self.err(item.pos, &f, format!("`{}` is not a komodod flag (-name or -name=value)", printable(flag))));
+            };
+            if flag.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(self.err(item.pos, &f, format!("`{}` contains whitespace or control characters", printable(flag))));
+            }
+            let managed = match name {
+                n if n.starts_with("ac_") => Some("its own key under the chain (it is part of the chain's identity)"),
+                "addnode" => Some("`addnode`"),
+                "pubkey" => Some("the top-level `pubkey`"),
+                "datadir" => Some("`datadir`"),
+                "port" => Some("`p2p_port_override`"),
+                "conf" | "daemon" => Some("nothing: dokomodo writes the conf and runs komodod in the foreground"),
+                n if n.starts_with("rpc") => Some("`rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)"),
+                _ => None,
+            };
+            if let Some(instead) = managed {
+                return Err(self.err(item.pos, &f, format!("-{name} is managed by dokomodo; use {instead}")));
+            }
+            flags.push(flag.to_owned());
+        }
+        Ok(flags)
     }
 
     fn port(&self, node: &Node, field: &str) -> Result<u16> {
@@ -968,6 +1012,22 @@ mod tests {
     fn snippet_points_at_the_column() {
         let err = load("chains:\n  KMD:\n    hots: x\n").unwrap_err();
         assert_eq!(err.snippet().unwrap(), "  |\n3 |     hots: x\n  |     ^");
+    }
+
+    #[test]
+    fn extra_komodod_flags() {
+        let c = load("chains:\n  THC:\n    host: 127.0.0.1\n    ac_supply: 251253103\n    args: [-earlytxid=7e4a76, -addressindex=1]\n").unwrap();
+        assert_eq!(c.chains[0].args, ["-earlytxid=7e4a76", "-addressindex=1"]);
+        for (flag, why) in [
+            ("-ac_supply=5", "-ac_supply is managed by dokomodo; use its own key under the chain"),
+            ("-rpcpassword=x", "-rpcpassword is managed by dokomodo; use `rpc.allow` or `rpc_port_override`"),
+            ("-daemon", "-daemon is managed by dokomodo"),
+            ("earlytxid=1", "is not a komodod flag"),
+        ] {
+            let err = error(&format!("chains:\n  X:\n    host: 127.0.0.1\n    args: [\"{flag}\"]\n"));
+            assert!(err.contains(why), "{flag}: {err}");
+            assert!(err.starts_with("notary.yaml:4:12: chains.X.args[0]: "), "{err}");
+        }
     }
 
     #[test]

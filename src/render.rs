@@ -93,6 +93,7 @@ pub fn komodod_args(config: &Config, chain: &Chain, home: &Path) -> Vec<String> 
     if let Some(port) = chain.p2p_override {
         args.push(format!("-port={port}"));
     }
+    args.extend(chain.args.iter().cloned());
     args
 }
 
@@ -306,7 +307,7 @@ mod tests {
 
     #[test]
     fn komodod_command_lines() {
-        let c = config("rpc: {allow: [10.0.0.0/8]}\naddnode: [1.2.3.4]\npubkey: 02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9\nchains:\n  KMD: {}\n  GLEEC_OLD:\n    ac_name: GLEEC\n    datadir: GLEEC_OLD\n    ac_supply: 210000000\n    ac_staked: 100\n    ac_public: 1\n    p2p_port_override: 30000\n");
+        let c = config("rpc: {allow: [10.0.0.0/8]}\naddnode: [1.2.3.4]\npubkey: 02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9\nchains:\n  KMD: {}\n  GLEEC_OLD:\n    ac_name: GLEEC\n    datadir: GLEEC_OLD\n    ac_supply: 210000000\n    ac_staked: 100\n    ac_public: 1\n    p2p_port_override: 30000\n    args: [-earlytxid=ab]\n");
         let home = Path::new("/home/komodo");
         assert_eq!(
             komodod_args(&c, &c.chains[0], home),
@@ -323,6 +324,7 @@ mod tests {
                 "-pubkey=02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9",
                 "-datadir=/home/komodo/.komodo/GLEEC_OLD",
                 "-port=30000",
+                "-earlytxid=ab",
             ]
         );
     }

@@ -245,3 +245,11 @@ fn nothing_is_written_on_a_bad_config() {
     run.status(CONFIG);
     assert_eq!(std::fs::read_dir(run.home()).unwrap().count(), 0, "HOME must stay empty");
 }
+
+#[test]
+fn rpc_flag_in_args_is_refused() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  THC:\n    ac_supply: 251253103\n    args: [-rpcpassword=hunter2hunter2]\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:5:12: chains.THC.args[0]: -rpcpassword is managed by dokomodo; use `rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)\n  |\n5 |     args: [-rpcpassword=hunter2hunter2]\n  |            ^\n",
+    );
+}

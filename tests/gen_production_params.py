@@ -32,7 +32,7 @@ KNOWN_AC = {
     "ac_beam", "ac_coda", "ac_mineropret", "ac_nk", "ac_earlytxidcontract",
     "ac_cbopret", "ac_prices", "ac_stocks", "ac_veruspos",
 }
-OTHER_KEYS = {"addnode", "datadir", "host"}
+OTHER_KEYS = {"addnode", "datadir", "host", "args"}
 
 
 class Reader:

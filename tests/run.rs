@@ -221,3 +221,17 @@ unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+#[test]
+fn extra_komodod_flags_follow_the_managed_ones() {
+    let yaml = format!("{NOTARY_YAML}  THC:\n    ac_supply: 251253103\n    host: 127.0.0.1\n    args: [-earlytxid=7e4a76, -addressindex=1]\n");
+    let run = Run::new(&yaml).seed();
+    let komodod = fake_daemon(&run, "komodod");
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&["run", "komodod", "--chain", "THC", "--", "-printtoconsole"]);
+    run.status(0);
+    let report = report(&run, "komodod");
+    assert_eq!(
+        report.lines().nth(1).unwrap().trim_end(),
+        format!("/bin/sh {komodod} -ac_name=THC -ac_supply=251253103 -addnode=78.47.196.146 -earlytxid=7e4a76 -addressindex=1 -printtoconsole")
+    );
+}
