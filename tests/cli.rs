@@ -193,7 +193,7 @@ fn help_and_version() {
         (&["init", "--help"], "Usage: dokomodo init"),
     ] {
         let (stdout, _) = Run::new("").args(cmd).status(0);
-        assert!(stdout.to_lowercase().starts_with(&usage.to_lowercase()), "{cmd:?}: {stdout}");
+        assert!(stdout.starts_with(usage), "{cmd:?}: {stdout}");
     }
 }
 

@@ -254,7 +254,7 @@ fn usage_and_configuration_errors() {
     let done = init(Subreaper, &["--help"]).run();
     assert_eq!(done.code, 0);
     assert!(
-        done.stdout.starts_with("usage: dokomodo init"),
+        done.stdout.starts_with("Usage: dokomodo init"),
         "{}",
         done.stdout
     );

@@ -18,7 +18,7 @@ pub const USER_ENV: &str = "DOKOMODO_USER";
 const SECRET_ENV: [&str; 2] = ["DOKOMODO_SEED", "DOKOMODO_SEED_FILE"];
 
 const USAGE: &str = "\
-usage: dokomodo init [OPTIONS] [--] CMD [ARGS...]
+Usage: dokomodo init [OPTIONS] [--] CMD [ARGS...]
 
 Runs CMD as a child and stays as its init: forwards signals to its process
 group, reaps zombies, stops it gracefully, exits with its status.
