@@ -557,7 +557,7 @@ impl Validator<'_> {
                 ));
             }
         };
-        let mut ac_name = (name.to_owned(), key.pos);
+        let mut ac_name = name.to_owned();
         let mut datadir: Option<(String, Pos)> = None;
         let mut own_seeds = Vec::new();
         let mut host = None;
@@ -573,7 +573,7 @@ impl Validator<'_> {
                     if !is_name(s) {
                         return Err(self.err(v.pos, &f, format!("`{}` is not a valid -ac_name: {NAME_RULE}", printable(s))));
                     }
-                    ac_name = (s.to_owned(), v.pos);
+                    ac_name = s.to_owned();
                 }
                 "datadir" => {
                     let s = self.string(v, &f, "a directory name under ~/.komodo")?;
@@ -606,7 +606,6 @@ impl Validator<'_> {
                 },
             }
         }
-        let (ac_name, ac_name_pos) = ac_name;
         let is_kmd = ac_name == "KMD";
         if is_kmd {
             if let Some(param) = params.keys().next() {
@@ -616,7 +615,6 @@ impl Validator<'_> {
                 return Err(self.err(*pos, &format!("{field}.datadir"), "KMD's data directory is ~/.komodo itself; remove `datadir`"));
             }
         }
-        let _ = ac_name_pos;
         acparams::check_combination(&params).map_err(|why| self.err(key.pos, &field, why))?;
         let derived = ports::derive(&ac_name, &params);
         for (which, v) in claimed {
