@@ -180,10 +180,14 @@ secret. Prints each chain with its ports. Exit 0 when valid, 78 otherwise.
 ";
 
 fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
-    no_more_args(parser, CHECK_USAGE)?;
+    match parser.next()? {
+        None => {}
+        Some(Short('h') | Long("help")) => return print(CHECK_USAGE),
+        Some(other) => return Err(other.unexpected().into()),
+    }
     let config = global.load()?;
     let mut out = format!("{}: {} chain(s), valid\n", config.path.display(), config.chains.len());
-    out.push_str(&chain_table(&config, &config.chains.iter().collect::<Vec<_>>(), true));
+    out.push_str(&chain_table(&config.chains.iter().collect::<Vec<_>>(), true));
     if secret::present(&env) {
         let seed = load_seed()?;
         let _ = writeln!(out, "{}: valid", seed.source);
@@ -191,17 +195,6 @@ fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
         let _ = writeln!(out, "seed secret: not present (render and run will need it)");
     }
     print(&out)
-}
-
-fn no_more_args(parser: &mut lexopt::Parser, usage: &str) -> Result<()> {
-    match parser.next()? {
-        None => Ok(()),
-        Some(Short('h') | Long("help")) => {
-            let _ = print(usage);
-            Err(Failure { status: exit::OK, message: String::new(), detail: None })
-        }
-        Some(other) => Err(other.unexpected().into()),
-    }
 }
 
 const PORTS_USAGE: &str = "\
@@ -245,7 +238,7 @@ fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
         out.push_str(if chains.is_empty() { "]\n" } else { "\n]\n" });
         print(&out)
     } else {
-        print(&chain_table(&config, &chains, false))
+        print(&chain_table(&chains, false))
     }
 }
 
@@ -268,8 +261,7 @@ pub(crate) fn find_chain<'c>(config: &'c Config, name: &str) -> Result<&'c Chain
     })
 }
 
-fn chain_table(config: &Config, chains: &[&Chain], with_host: bool) -> String {
-    let _ = config;
+fn chain_table(chains: &[&Chain], with_host: bool) -> String {
     let name_w = chains.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
     let ac_w = chains.iter().map(|c| c.ac_name.len()).max().unwrap_or(7).max(7);
     let mut out = format!("{:name_w$}  {:ac_w$}  {:>5}  {:>5}  {:>11}", "NAME", "AC_NAME", "P2P", "RPC", "MAGIC");

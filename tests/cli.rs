@@ -192,8 +192,9 @@ fn help_and_version() {
         (&["run", "--help"], "Usage: dokomodo [--config PATH] run komodod"),
         (&["init", "--help"], "Usage: dokomodo init"),
     ] {
-        let (stdout, _) = Run::new("").args(cmd).status(0);
+        let (stdout, stderr) = Run::new("").args(cmd).status(0);
         assert!(stdout.starts_with(usage), "{cmd:?}: {stdout}");
+        assert_eq!(stderr, "", "{cmd:?}: help is not an error");
     }
 }
 
