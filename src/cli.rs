@@ -497,7 +497,6 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
             user::chown(&home.join(&path), target).map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?;
         }
     }
-    drop(seed);
 
     let (program, mut argv, cwd) = match (args.role, chain) {
         (Role::Komodod, Some(chain)) => (
@@ -515,8 +514,13 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     args_os.extend(args.extra);
     let env = daemon_env(&home);
     let after_start = match args.role {
-        Role::Iguana => Some(iguana_startup(config, home, passphrase)),
-        Role::Komodod => None,
+        // The start-up sequence derives the chains' credentials from the
+        // seed; komodod's run is done with it.
+        Role::Iguana => Some(iguana_startup(config, home, seed, passphrase)),
+        Role::Komodod => {
+            drop(seed);
+            None
+        }
     };
     Ok(supervise::supervise_with(&options, Spawn { program, args: args_os, env, cwd: Some(cwd), user: target }, after_start))
 }
@@ -524,10 +528,10 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
 /// iguana's start-up sequence (myipaddr, addnotary, addcoin, walletpassphrase,
 /// dpow), on its own thread once iguana runs. A failure is logged; iguana
 /// keeps running so the operator can finish by hand.
-fn iguana_startup(config: Config, home: PathBuf, passphrase: Option<crate::passphrase::Passphrase>) -> crate::supervise::AfterStart {
+fn iguana_startup(config: Config, home: PathBuf, seed: Seed, passphrase: Option<crate::passphrase::Passphrase>) -> crate::supervise::AfterStart {
     Box::new(move |_pid| {
         let spawned = std::thread::Builder::new().name("iguana-startup".into()).spawn(move || {
-            if let Err(e) = crate::iguana::startup(&config, &home, passphrase.as_ref()) {
+            if let Err(e) = crate::iguana::startup(&config, &home, &seed, passphrase.as_ref()) {
                 error!("{e}");
             }
         });

@@ -52,8 +52,6 @@ impl StartupOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("iguana start-up: {0}")]
-    Seed(#[from] secret::SecretError),
     #[error("iguana start-up: iguana did not answer at 127.0.0.1:{port} within {} ({last})", rpc::seconds(*waited))]
     IguanaSilent { port: u16, waited: Duration, last: RpcError },
     #[error("iguana start-up: waited {} for {what}", rpc::seconds(*waited))]
@@ -67,16 +65,11 @@ pub enum StartupError {
 }
 
 /// Runs the start-up sequence against the iguana that `run iguana` just
-/// started, with the seed loaded again from its secret (for the chains'
-/// credentials). Returns at once, with a log line, when `iguana.startup` is
-/// false. With no passphrase the wallet stays locked, with a warning.
-pub fn startup(config: &Config, home: &Path, passphrase: Option<&Passphrase>) -> Result<(), StartupError> {
-    if !config.iguana.startup {
-        info!("iguana.startup is false: not calling iguana's start-up methods");
-        return Ok(());
-    }
-    let seed = secret::load(&|name| std::env::var_os(name))?;
-    startup_with(config, home, &seed, passphrase, &StartupOptions::for_config(config))
+/// started, with the seed `run` already loaded (for the chains' credentials).
+/// Returns at once, with a log line, when `iguana.startup` is false. With no
+/// passphrase the wallet stays locked, with a warning.
+pub fn startup(config: &Config, home: &Path, seed: &Seed, passphrase: Option<&Passphrase>) -> Result<(), StartupError> {
+    startup_with(config, home, seed, passphrase, &StartupOptions::for_config(config))
 }
 
 /// `startup`, with the seed and the timeouts given.
