@@ -57,6 +57,10 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// One line from any error, with the exit status it maps to.
+    pub fn new(status: u8, err: impl std::fmt::Display) -> Failure {
+        Failure { status, message: err.to_string(), detail: None }
+    }
     pub fn usage(message: impl Into<String>) -> Failure {
         Failure { status: exit::USAGE, message: message.into(), detail: Some("try `dokomodo --help`".to_owned()) }
     }
@@ -64,10 +68,10 @@ impl Failure {
         Failure { status: exit::CONFIG, detail: err.snippet(), message: err.to_string() }
     }
     fn secret(err: secret::SecretError) -> Failure {
-        Failure { status: exit::CONFIG, message: err.to_string(), detail: None }
+        Failure::new(exit::CONFIG, err)
     }
     fn files(err: files::FilesError) -> Failure {
-        Failure { status: exit::IO, message: err.to_string(), detail: None }
+        Failure::new(exit::IO, err)
     }
 }
 
@@ -250,14 +254,11 @@ pub(crate) fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c
 }
 
 pub(crate) fn find_chain<'c>(config: &'c Config, name: &str) -> Result<&'c Chain> {
-    config.chain(name).ok_or_else(|| Failure {
-        status: exit::CONFIG,
-        message: format!(
-            "{}: no chain `{name}` (the YAML has: {})",
-            config.path.display(),
-            config.chain_names().join(", ")
-        ),
-        detail: None,
+    config.chain(name).ok_or_else(|| {
+        Failure::new(
+            exit::CONFIG,
+            format!("{}: no chain `{name}` (the YAML has: {})", config.path.display(), config.chain_names().join(", ")),
+        )
     })
 }
 
@@ -380,7 +381,7 @@ pub(crate) fn home_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
     }
     std::env::current_dir()
         .map(|cwd| cwd.join(home))
-        .map_err(|e| Failure { status: exit::IO, message: format!("cannot resolve HOME: {}", crate::describe_io(&e)), detail: None })
+        .map_err(|e| Failure::new(exit::IO, format!("cannot resolve HOME: {}", crate::describe_io(&e))))
 }
 
 fn write_plan(plan: &Plan, home: &Path) -> Result<Vec<(PathBuf, files::Outcome)>> {
@@ -454,10 +455,10 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let seed = load_seed()?;
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {
-        Role::Iguana => crate::passphrase::load(&env).map_err(|e| Failure { status: exit::CONFIG, message: e.to_string(), detail: None })?,
+        Role::Iguana => crate::passphrase::load(&env).map_err(|e| Failure::new(exit::CONFIG, e))?,
         Role::Komodod => None,
     };
-    let mut options = Options::from_env().map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?;
+    let mut options = Options::from_env().map_err(|e| Failure::new(e.exit_code(), e))?;
     if args.role == Role::Iguana && env(supervise::GRACE_ENV).is_none_or(|v| v.is_empty()) {
         options.grace = IGUANA_GRACE;
     }
@@ -467,7 +468,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         .map(|v| v.to_string_lossy().into_owned())
         .or_else(|| config.user.clone());
     let target = match (&spec, user::is_root()) {
-        (Some(spec), true) => Some(user::resolve(spec).map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?),
+        (Some(spec), true) => Some(user::resolve(spec).map_err(|e| Failure::new(e.exit_code(), e))?),
         (Some(spec), false) => {
             info!("not started as root: running as the current user, not as `{spec}`");
             None
@@ -494,7 +495,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     }
     if let Some(target) = &target {
         for path in owned_paths(&plan) {
-            user::chown(&home.join(&path), target).map_err(|e| Failure { status: e.exit_code(), message: e.to_string(), detail: None })?;
+            user::chown(&home.join(&path), target).map_err(|e| Failure::new(e.exit_code(), e))?;
         }
     }
 

@@ -55,7 +55,7 @@ fn port_arg(parser: &mut lexopt::Parser) -> Result<u16, Failure> {
 }
 
 fn failed(message: String) -> Failure {
-    Failure { status: exit::FAILURE, message, detail: None }
+    Failure::new(exit::FAILURE, message)
 }
 
 pub const HEALTH_USAGE: &str = "\
@@ -258,7 +258,7 @@ pub(crate) fn iguana_startup(global: &mut Global, parser: &mut lexopt::Parser) -
     let config = global.load()?;
     let seed = cli::load_seed()?;
     let env = |name: &str| -> Option<OsString> { cli::env(name) };
-    let passphrase = crate::passphrase::load(&env).map_err(|e| Failure { status: exit::CONFIG, message: e.to_string(), detail: None })?;
+    let passphrase = crate::passphrase::load(&env).map_err(|e| Failure::new(exit::CONFIG, e))?;
     let home = cli::home_dir(home)?;
     let mut options = crate::iguana::StartupOptions::for_config(&config);
     if let Some(port) = port {
