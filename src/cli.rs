@@ -355,7 +355,7 @@ fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let chain = args.chain.as_deref().map(|name| find_chain(&config, name)).transpose()?;
     let seed = load_seed()?;
     let home = home_dir(args.home)?;
-    let written = write_plan(&plan(&config, args.role, chain, &seed, &home), &home)?;
+    let written = write_plan(plan(&config, args.role, chain, &seed, &home), &home)?;
     let mut out = String::new();
     for (path, outcome) in written {
         let _ = writeln!(out, "{:9} {}", outcome_word(outcome), home.join(path).display());
@@ -384,11 +384,13 @@ pub(crate) fn home_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
         .map_err(|e| Failure::new(exit::IO, format!("cannot resolve HOME: {}", crate::describe_io(&e))))
 }
 
-fn write_plan(plan: &Plan, home: &Path) -> Result<Vec<(PathBuf, files::Outcome)>> {
+/// Writes the plan's files under HOME. Takes the plan: the contents move to
+/// the writer instead of being copied (the iguana role renders megabytes).
+fn write_plan(plan: Plan, home: &Path) -> Result<Vec<(PathBuf, files::Outcome)>> {
     let specs: Vec<files::FileSpec> = plan
         .files
-        .iter()
-        .map(|f| files::FileSpec { path: f.path.clone(), contents: f.contents.as_bytes().to_vec() })
+        .into_iter()
+        .map(|f| files::FileSpec { path: f.path, contents: f.contents.into_bytes() })
         .collect();
     files::write_set(home, &plan.dirs, &specs, files::Modes::for_current_process()).map_err(Failure::files)
 }
@@ -486,7 +488,9 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     };
 
     let plan = plan(&config, args.role, chain, &seed, &home);
-    let written = write_plan(&plan, &home)?;
+    // What the daemon's user must own, asked before the plan moves on.
+    let owned = if target.is_some() { owned_paths(&plan) } else { Vec::new() };
+    let written = write_plan(plan, &home)?;
     for (path, outcome) in &written {
         match outcome {
             files::Outcome::Replaced => warn!("replaced {} (its content differed from what the YAML and seed give)", home.join(path).display()),
@@ -494,7 +498,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         }
     }
     if let Some(target) = &target {
-        for path in owned_paths(&plan) {
+        for path in owned {
             user::chown(&home.join(&path), target).map_err(|e| Failure::new(e.exit_code(), e))?;
         }
     }

@@ -644,3 +644,89 @@ fn invalid_paths_are_refused_before_anything_is_written() {
     assert!(snapshot(&root).is_empty());
     assert!(!tmp.path().join("escape.conf").exists());
 }
+
+#[test]
+fn a_new_directory_appears_whole_and_a_failure_inside_it_leaves_nothing() {
+    let tmp = TempDir::new("newdir");
+    let root = tmp.sub("small");
+    let _fs = Mount::tmpfs(&root, "64k");
+    write_set(&root, &[], &[spec("a.conf", "old\n")], PRIVATE).unwrap();
+    let before = snapshot(&root);
+
+    // The new directory is built under a hidden name: the error names the
+    // file where it belongs and where it was being written.
+    let big = "x".repeat(256 * 1024);
+    let err = write_set(
+        &root,
+        &[],
+        &[
+            spec("a.conf", "new\n"),
+            spec("new/deeper/x.conf", "x\n"),
+            spec("new/big.dat", &big),
+        ],
+        PRIVATE,
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    let prefix = format!(
+        "cannot write {0}/new/big.dat (temporary file {0}/.new.dokomodo-tmp.",
+        root.display()
+    );
+    assert!(msg.starts_with(&prefix), "{msg}");
+    assert!(
+        msg.ends_with("/big.dat): No space left on device (os error 28)"),
+        "{msg}"
+    );
+    assert_eq!(
+        snapshot(&root),
+        before,
+        "the hidden directory is gone with everything in it"
+    );
+
+    let result = write_set(
+        &root,
+        &[PathBuf::from("new/empty")],
+        &[spec("a.conf", "new\n"), spec("new/deeper/x.conf", "x\n")],
+        PRIVATE,
+    )
+    .unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            ("a.conf", Outcome::Replaced),
+            ("new/deeper/x.conf", Outcome::Created)
+        ]
+    );
+    assert_eq!(read(root.join("new/deeper/x.conf")), "x\n");
+    for dir in ["new", "new/deeper", "new/empty"] {
+        assert_eq!(mode(root.join(dir)), 0o700, "{dir}");
+    }
+    assert!(temp_files(&root).is_empty());
+}
+
+#[test]
+fn a_new_directory_beside_existing_ones_leaves_them_alone() {
+    let tmp = TempDir::new("sibling");
+    let root = tmp.path();
+    let set = [spec(".komodo/KMD.conf", "k\n"), spec(".komodo/BEER/BEER.conf", "b\n")];
+    write_set(root, &[], &set, PRIVATE).unwrap();
+    let past = backdate(root.join(".komodo/BEER/BEER.conf"));
+
+    let more = [
+        spec(".komodo/KMD.conf", "k\n"),
+        spec(".komodo/BEER/BEER.conf", "b\n"),
+        spec(".komodo/PIZZA/PIZZA.conf", "p\n"),
+    ];
+    let result = write_set(root, &[], &more, PRIVATE).unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            (".komodo/KMD.conf", Outcome::Unchanged),
+            (".komodo/BEER/BEER.conf", Outcome::Unchanged),
+            (".komodo/PIZZA/PIZZA.conf", Outcome::Created)
+        ]
+    );
+    assert_eq!(read(root.join(".komodo/PIZZA/PIZZA.conf")), "p\n");
+    assert_eq!(mtime(root.join(".komodo/BEER/BEER.conf")), past);
+    assert!(temp_files(root).is_empty());
+}
