@@ -22,7 +22,7 @@
 //! remains are I/O errors and a directory that must grow a block for a brand
 //! new name. See docs/files.md.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::{File, Permissions};
 use std::io::{self, Read, Write};
@@ -181,7 +181,7 @@ impl<'a> Plan<'a> {
             .map(|f| components(&f.path))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let mut file_paths = BTreeSet::new();
+        let mut file_paths = HashSet::with_capacity(files.len());
         for file in &files {
             if !file_paths.insert(file.as_slice()) {
                 return Err(FilesError::DuplicatePath { path: join(file) });

@@ -56,15 +56,14 @@ pub fn komodod(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
 /// The files of the iguana role: every chain's conf, byte-identical to what
 /// the komodod role writes for it, and every coin's addcoin JSON.
 pub fn iguana(config: &Config, seed: &Seed, home: &Path) -> Plan {
-    let mut plan = Plan { dirs: vec![iguana_workdir(config)], files: Vec::new() };
+    let mut plan = Plan { dirs: vec![iguana_workdir(config)], files: Vec::with_capacity(2 * config.chains.len()) };
+    let keys = creds::Keys::new(seed);
     for chain in &config.chains {
-        plan.files.push(File { path: chain.conf_path(), contents: chain_conf(config, chain, seed) });
+        plan.files.push(File { path: chain.conf_path(), contents: conf(config, chain, &keys) });
     }
+    let addcoin_dir = addcoin_dir(config);
     for chain in &config.chains {
-        plan.files.push(File {
-            path: addcoin_dir(config).join(format!("{}.json", chain.name)),
-            contents: addcoin(chain, home),
-        });
+        plan.files.push(File { path: addcoin_dir.join(format!("{}.json", chain.name)), contents: addcoin(chain, home) });
     }
     plan
 }
@@ -101,7 +100,12 @@ pub fn komodod_args(config: &Config, chain: &Chain, home: &Path) -> Vec<String> 
 /// and iguana match keys as substrings and komodod keeps spaces before `=`).
 /// Never `daemon=1`: komodod would fork away from the init.
 pub fn chain_conf(config: &Config, chain: &Chain, seed: &Seed) -> String {
-    let creds = creds::for_chain(seed, chain);
+    conf(config, chain, &creds::Keys::new(seed))
+}
+
+/// `chain_conf` with the seed keyed once for many chains.
+fn conf(config: &Config, chain: &Chain, keys: &creds::Keys) -> String {
+    let creds = keys.for_chain(chain);
     let mut conf = credentials_lines(&creds, chain.rpc_port());
     conf.push_str("server=1\ntxindex=1\nrpcworkqueue=256\n");
     if config.rpc_allow.is_empty() {
@@ -153,9 +157,17 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
         if json.len() > 1 {
             json.push(',');
         }
-        let _ = write!(json, "\"{key}\":");
+        // Keys are the literals below: plain ASCII, nothing to escape.
+        json.push('"');
+        json.push_str(key);
+        json.push_str("\":");
         match value {
             Json::Str(s) => json_string(&mut json, s),
+            Json::Hex(h) => {
+                json.push('"');
+                json.push_str(h);
+                json.push('"');
+            }
             Json::Num(n) => {
                 let _ = write!(json, "{n}");
             }
@@ -181,7 +193,7 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     field("name", Json::Str(&chain.name));
     field("hasheaders", Json::Num(1));
     field("useaddmultisig", Json::Num(0));
-    field("netmagic", Json::Str(&ports::netmagic(chain.derived.magic)));
+    field("netmagic", Json::Hex(&ports::netmagic(chain.derived.magic)));
     field("p2p", Json::Num(chain.p2p_port().into()));
     field("rpc", Json::Num(chain.rpc_port().into()));
     if chain.is_remote() {
@@ -194,9 +206,9 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     field("isPoS", Json::Num(0));
     field("minoutput", Json::Num(10000));
     field("minconfirms", Json::Num(2));
-    field("genesishash", Json::Str(GENESIS_HASH));
+    field("genesishash", Json::Hex(GENESIS_HASH));
     field("protover", Json::Num(170002));
-    field("genesisblock", Json::Str(GENESIS_BLOCK.trim()));
+    field("genesisblock", Json::Hex(GENESIS_BLOCK.trim()));
     field("debug", Json::Num(0));
     field("seedipaddr", Json::Str(seed_ip));
     field("sapling", Json::Num(1));
@@ -207,6 +219,9 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
 
 enum Json<'a> {
     Str(&'a str),
+    /// Hex digits, which need no escaping: the 3 KB genesis block is not
+    /// scanned for quotes once per chain.
+    Hex(&'a str),
     Num(i64),
     /// Already valid JSON (a validated integer).
     Raw(&'a str),
@@ -340,5 +355,14 @@ mod tests {
     #[test]
     fn genesis_block_is_intact() {
         assert_eq!(GENESIS_BLOCK.trim().len(), 2974);
+    }
+
+    #[test]
+    fn strings_written_as_hex_are_hex() {
+        let c = config(YAML);
+        let hex = [GENESIS_BLOCK.trim(), GENESIS_HASH, &ports::netmagic(c.chains[1].derived.magic)];
+        for h in hex {
+            assert!(h.bytes().all(|b| b.is_ascii_hexdigit()), "{h}");
+        }
     }
 }
