@@ -152,21 +152,17 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
         .unwrap_or("0");
     let seed_ip = chain.addnode.first().map(String::as_str).unwrap_or("");
     let mut json = String::with_capacity(GENESIS_BLOCK.len() + 1024);
-    json.push('{');
     let mut field = |key: &str, value: Json<'_>| {
-        if json.len() > 1 {
-            json.push(',');
-        }
         // Keys are the literals below: plain ASCII, nothing to escape.
-        json.push('"');
+        json.push_str(if json.is_empty() { "{\"" } else { ",\"" });
         json.push_str(key);
         json.push_str("\":");
         match value {
             Json::Str(s) => json_string(&mut json, s),
             Json::Hex(h) => {
-                json.push('"');
+                json.push_str("\"");
                 json.push_str(h);
-                json.push('"');
+                json.push_str("\"");
             }
             Json::Num(n) => {
                 let _ = write!(json, "{n}");
@@ -177,41 +173,41 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     field("conf", Json::Str(&conf_name));
     field("path", Json::Str(path));
     field("unitval", Json::Str("20"));
-    field("zcash", Json::Num(1));
-    field("RELAY", Json::Num(-1));
-    field("VALIDATE", Json::Num(0));
-    field("prefetchlag", Json::Num(-1));
-    field("poll", Json::Num(100));
-    field("active", Json::Num(1));
+    field("zcash", Json::Raw("1"));
+    field("RELAY", Json::Raw("-1"));
+    field("VALIDATE", Json::Raw("0"));
+    field("prefetchlag", Json::Raw("-1"));
+    field("poll", Json::Raw("100"));
+    field("active", Json::Raw("1"));
     field("agent", Json::Str("iguana"));
     field("method", Json::Str("addcoin"));
-    field("startpend", Json::Num(4));
-    field("endpend", Json::Num(4));
-    field("services", Json::Num(129));
-    field("maxpeers", Json::Num(8));
+    field("startpend", Json::Raw("4"));
+    field("endpend", Json::Raw("4"));
+    field("services", Json::Raw("129"));
+    field("maxpeers", Json::Raw("8"));
     field("newcoin", Json::Str(&chain.name));
     field("name", Json::Str(&chain.name));
-    field("hasheaders", Json::Num(1));
-    field("useaddmultisig", Json::Num(0));
+    field("hasheaders", Json::Raw("1"));
+    field("useaddmultisig", Json::Raw("0"));
     field("netmagic", Json::Hex(&ports::netmagic(chain.derived.magic)));
     field("p2p", Json::Num(chain.p2p_port().into()));
     field("rpc", Json::Num(chain.rpc_port().into()));
     if chain.is_remote() {
         field("rpchost", Json::Str(&format!("{}:{}", chain.host, chain.rpc_port())));
     }
-    field("pubval", Json::Num(60));
-    field("p2shval", Json::Num(85));
-    field("wifval", Json::Num(188));
+    field("pubval", Json::Raw("60"));
+    field("p2shval", Json::Raw("85"));
+    field("wifval", Json::Raw("188"));
     field("txfee_satoshis", Json::Str("10000"));
-    field("isPoS", Json::Num(0));
-    field("minoutput", Json::Num(10000));
-    field("minconfirms", Json::Num(2));
+    field("isPoS", Json::Raw("0"));
+    field("minoutput", Json::Raw("10000"));
+    field("minconfirms", Json::Raw("2"));
     field("genesishash", Json::Hex(GENESIS_HASH));
-    field("protover", Json::Num(170002));
+    field("protover", Json::Raw("170002"));
     field("genesisblock", Json::Hex(GENESIS_BLOCK.trim()));
-    field("debug", Json::Num(0));
+    field("debug", Json::Raw("0"));
     field("seedipaddr", Json::Str(seed_ip));
-    field("sapling", Json::Num(1));
+    field("sapling", Json::Raw("1"));
     field("notarypay", Json::Raw(notarypay));
     json.push_str("}\n");
     json
@@ -223,19 +219,21 @@ enum Json<'a> {
     /// scanned for quotes once per chain.
     Hex(&'a str),
     Num(i64),
-    /// Already valid JSON (a validated integer).
+    /// Already JSON: a constant number, or a validated integer from the YAML
+    /// (written as text, the formatting machinery is not needed for them).
     Raw(&'a str),
 }
 
 /// Appends `s` as a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
-    out.push('"');
     // Nearly every value (hex, names, paths) needs no escape: copy it whole.
     if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str("\"");
         out.push_str(s);
-        out.push('"');
+        out.push_str("\"");
         return;
     }
+    out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
