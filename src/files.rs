@@ -372,7 +372,7 @@ impl<'r> Transaction<'r> {
 
     /// Whether `dir` is new and not yet renamed into place (or inside such a
     /// directory).
-    fn hidden(&self, dir: usize) -> bool {
+    fn still_hidden(&self, dir: usize) -> bool {
         let mut at = dir;
         loop {
             match &self.dirs[at].origin {
@@ -403,8 +403,9 @@ impl<'r> Transaction<'r> {
         }
         let mut file_dirs = Vec::with_capacity(plan.files.len());
         for parts in &plan.files {
-            // `components` never returns an empty list, so there is a last one.
-            let (name, parent) = parts.split_last().unwrap_or((&parts[0], &[]));
+            let Some((name, parent)) = parts.split_last() else {
+                unreachable!("`components` never returns an empty list")
+            };
             let dir = self.walk(parent, &mut children)?;
             targets.push(dir);
             file_dirs.push((dir, c_name(name)));
@@ -508,7 +509,7 @@ impl<'r> Transaction<'r> {
                 // and this one was made a moment ago.
                 unsafe { libc::unlinkat(parent_fd, made.as_ptr(), libc::AT_REMOVEDIR) };
                 return Err(FilesError::OpenDirectory {
-                    path: self.path(parent, &made, true),
+                    path: self.path(parent, &name, false),
                     source,
                 });
             }
@@ -798,7 +799,7 @@ impl<'r> Transaction<'r> {
                     renamed: false,
                     ..
                 } => temp,
-                Action::Written if self.hidden(p.dir) => &p.name,
+                Action::Written if self.still_hidden(p.dir) => &p.name,
                 _ => continue,
             };
             // SAFETY: the directory fd is owned by self.dirs; the name is a
@@ -812,7 +813,7 @@ impl<'r> Transaction<'r> {
                     temp,
                     renamed: false,
                 } => temp,
-                Origin::Inside if self.hidden(i) => &d.name,
+                Origin::Inside if self.still_hidden(i) => &d.name,
                 _ => continue,
             };
             // SAFETY: as above; AT_REMOVEDIR only removes an empty directory.

@@ -172,6 +172,40 @@ fn a_read_only_filesystem_fails_with_74_and_changes_nothing() {
     assert!(stdout.starts_with("unchanged "), "{stdout}");
 }
 
+#[test]
+fn running_out_of_descriptors_part_way_through_new_directories_leaves_home_as_it_was() {
+    assert_root();
+    use std::os::unix::process::CommandExt;
+    // Every directory of the set stays open until the set is in place: with
+    // 40 descriptors the walk fails part-way through the chain directories it
+    // is making inside the new, still hidden `.komodo`.
+    let dir = TempDir::new("nofile");
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let run = production(&home, &["iguana"], false);
+    let mut cmd = run.command();
+    // SAFETY: runs in the child between fork and exec, and only calls
+    // setrlimit, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 40, rlim_max: 40 };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        })
+    };
+    let out = output_within(cmd, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(IO), "{stderr}");
+    // The directory is named where it belongs, not by its hidden name.
+    let prefix = format!("dokomodo: error: cannot open directory {}/.komodo/", home.display());
+    assert!(stderr.starts_with(&prefix), "{stderr}");
+    assert!(stderr.ends_with(": Too many open files (os error 24)\n"), "{stderr}");
+    assert_eq!(snapshot(&home), BTreeMap::new(), "no hidden directory, no file left");
+    assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0, "not even an empty directory");
+}
+
 // ---------------------------------------------------------------- kill -9 during a render
 
 /// A small deterministic generator, so a failing iteration can be rerun.
