@@ -510,13 +510,17 @@ impl<'r> Transaction<'r> {
         let mut old = vec![0u8; contents.len()];
         match file.read_exact(&mut old) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(Existing::Different),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Ok(Existing::Different);
+            }
             Err(e) => return Err(read_err(e)),
         }
         if old != contents {
             return Ok(Existing::Different);
         }
-        let fix = self.wrong_mode(&meta, self.modes.file_mode()).then_some(file);
+        let fix = self
+            .wrong_mode(&meta, self.modes.file_mode())
+            .then_some(file);
         Ok(Existing::Same { fix })
     }
 
@@ -548,11 +552,7 @@ impl<'r> Transaction<'r> {
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
         let mut attempts = 0;
         let (temp_name, mut file) = loop {
-            let temp_name = temp_name(
-                name,
-                self.pid,
-                NEXT_TEMP.fetch_add(1, Ordering::Relaxed),
-            );
+            let temp_name = temp_name(name, self.pid, NEXT_TEMP.fetch_add(1, Ordering::Relaxed));
             match open_at(dir_fd, &temp_name, flags, mode) {
                 Ok(file) => break (temp_name, file),
                 // Another process (another container's PID 1) picked this name.
