@@ -20,14 +20,8 @@ PIZZA  PIZZA    11607  11608   1012055725  pizza
 seed secret in DOKOMODO_SEED: valid
 ";
     assert!(stdout.ends_with(expected), "{stdout}");
-    assert!(
-        stdout.starts_with(&format!("{}", ""))
-            && stdout
-                .lines()
-                .next()
-                .unwrap()
-                .ends_with("notary.yaml: 3 chain(s), valid")
-    );
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(first.ends_with("notary.yaml: 3 chain(s), valid"), "{first}");
 }
 
 #[test]
