@@ -259,6 +259,10 @@ DOKOMODO_KOMODOD=$WORK/fake-komodod $RUN "$WORK/idle-run" > /dev/null 2>&1 &
 IDLE_PID[dokomodo-run]=$!
 IDLE_NAMES=("${INITS[@]}" dokomodo-run)
 sleep 1.5
+# One forwarded signal each (the child, sleep, ignores SIGWINCH), so the
+# memory read next includes what handling a signal touches, not only start-up.
+for i in "${IDLE_NAMES[@]}"; do kill -WINCH "${IDLE_PID[$i]}"; done
+sleep 0.3
 switches() { awk '/^(voluntary|nonvoluntary)_ctxt_switches/ { s += $2 } END { print s }' "/proc/$1/status"; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 declare -A SW0 SW1 RSS ANON FILE
@@ -454,10 +458,12 @@ say "## 4. Idle cost while supervising"
 say ""
 say "Each init runs \`sleep\`; over $IDLE_S s, the init's context switches (voluntary +"
 say "involuntary, from /proc/PID/status) count its wake-ups. VmRSS is read at the"
-say "start of the window. \`dokomodo-run\` is \`dokomodo run komodod\` (the $NCHAINS-chain"
+say "start of the window, after each init has forwarded one SIGWINCH to its child. \`dokomodo-run\` is \`dokomodo run komodod\` (the $NCHAINS-chain"
 say "YAML) supervising a stand-in komodod that sleeps. VmRSS = RssAnon (the init's"
 say "own memory: heap, stack, data) + RssFile (pages of the binary mapped from the"
-say "page cache, shared with every other process running the same file)."
+say "page cache, shared with every other process running the same file). Once its"
+say "child runs, dokomodo unmaps the text pages it used to start and trims its heap"
+say "(src/supervise/memory.rs); what the loop touches afterwards faults back in."
 say ""
 say "| init | wake-ups | per second | VmRSS kB | RssAnon kB | RssFile kB |"
 say "|---|---:|---:|---:|---:|---:|"

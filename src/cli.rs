@@ -59,13 +59,25 @@ pub struct Failure {
 impl Failure {
     /// One line from any error, with the exit status it maps to.
     pub fn new(status: u8, err: impl std::fmt::Display) -> Failure {
-        Failure { status, message: err.to_string(), detail: None }
+        Failure {
+            status,
+            message: err.to_string(),
+            detail: None,
+        }
     }
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure { status: exit::USAGE, message: message.into(), detail: Some("try `dokomodo --help`".to_owned()) }
+        Failure {
+            status: exit::USAGE,
+            message: message.into(),
+            detail: Some("try `dokomodo --help`".to_owned()),
+        }
     }
     fn config(err: config::ConfigError) -> Failure {
-        Failure { status: exit::CONFIG, detail: err.snippet(), message: err.to_string() }
+        Failure {
+            status: exit::CONFIG,
+            detail: err.snippet(),
+            message: err.to_string(),
+        }
     }
     fn secret(err: secret::SecretError) -> Failure {
         Failure::new(exit::CONFIG, err)
@@ -113,7 +125,11 @@ pub fn main() -> u8 {
     match dispatch(args) {
         Ok(status) => status,
         Err(failure) => {
-            crate::log::emit_with_detail(crate::log::Level::Error, &failure.message, failure.detail.as_deref());
+            crate::log::emit_with_detail(
+                crate::log::Level::Error,
+                &failure.message,
+                failure.detail.as_deref(),
+            );
             failure.status
         }
     }
@@ -137,7 +153,9 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
     match command.as_str() {
         // `init` takes the rest of the command line verbatim: its options,
         // then the command, which may itself look like options.
-        "init" => Ok(crate::supervise::init_command(args[command_index(&args) + 1..].to_vec())),
+        "init" => Ok(crate::supervise::init_command(
+            args[command_index(&args) + 1..].to_vec(),
+        )),
         "check" => check(&global, &mut parser),
         "ports" => ports(&global, &mut parser),
         "render" => render(&mut global, &mut parser),
@@ -190,13 +208,23 @@ fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Some(other) => return Err(other.unexpected().into()),
     }
     let config = global.load()?;
-    let mut out = format!("{}: {} chain(s), valid\n", config.path.display(), config.chains.len());
-    out.push_str(&chain_table(&config.chains.iter().collect::<Vec<_>>(), true));
+    let mut out = format!(
+        "{}: {} chain(s), valid\n",
+        config.path.display(),
+        config.chains.len()
+    );
+    out.push_str(&chain_table(
+        &config.chains.iter().collect::<Vec<_>>(),
+        true,
+    ));
     if secret::present(&env) {
         let seed = load_seed()?;
         let _ = writeln!(out, "{}: valid", seed.source);
     } else {
-        let _ = writeln!(out, "seed secret: not present (render and run will need it)");
+        let _ = writeln!(
+            out,
+            "seed secret: not present (render and run will need it)"
+        );
     }
     print(&out)
 }
@@ -257,15 +285,32 @@ pub(crate) fn find_chain<'c>(config: &'c Config, name: &str) -> Result<&'c Chain
     config.chain(name).ok_or_else(|| {
         Failure::new(
             exit::CONFIG,
-            format!("{}: no chain `{name}` (the YAML has: {})", config.path.display(), config.chain_names().join(", ")),
+            format!(
+                "{}: no chain `{name}` (the YAML has: {})",
+                config.path.display(),
+                config.chain_names().join(", ")
+            ),
         )
     })
 }
 
 fn chain_table(chains: &[&Chain], with_host: bool) -> String {
-    let name_w = chains.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
-    let ac_w = chains.iter().map(|c| c.ac_name.len()).max().unwrap_or(7).max(7);
-    let mut out = format!("{:name_w$}  {:ac_w$}  {:>5}  {:>5}  {:>11}", "NAME", "AC_NAME", "P2P", "RPC", "MAGIC");
+    let name_w = chains
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let ac_w = chains
+        .iter()
+        .map(|c| c.ac_name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut out = format!(
+        "{:name_w$}  {:ac_w$}  {:>5}  {:>5}  {:>11}",
+        "NAME", "AC_NAME", "P2P", "RPC", "MAGIC"
+    );
     if with_host {
         out.push_str("  HOST");
     }
@@ -311,7 +356,12 @@ struct RoleArgs {
     extra: Vec<OsString>,
 }
 
-fn role_args(global: &mut Global, parser: &mut lexopt::Parser, usage: &str, allow_extra: bool) -> Result<Option<RoleArgs>> {
+fn role_args(
+    global: &mut Global,
+    parser: &mut lexopt::Parser,
+    usage: &str,
+    allow_extra: bool,
+) -> Result<Option<RoleArgs>> {
     let mut role = None;
     let mut chain = None;
     let mut home = None;
@@ -329,7 +379,12 @@ fn role_args(global: &mut Global, parser: &mut lexopt::Parser, usage: &str, allo
                 role = Some(match v.to_str() {
                     Some("komodod") => Role::Komodod,
                     Some("iguana") => Role::Iguana,
-                    _ => return Err(Failure::usage(format!("unknown role `{}`; expected komodod or iguana", v.to_string_lossy()))),
+                    _ => {
+                        return Err(Failure::usage(format!(
+                            "unknown role `{}`; expected komodod or iguana",
+                            v.to_string_lossy()
+                        )));
+                    }
                 })
             }
             Value(v) if allow_extra => {
@@ -339,20 +394,37 @@ fn role_args(global: &mut Global, parser: &mut lexopt::Parser, usage: &str, allo
             other => return Err(other.unexpected().into()),
         }
     }
-    let Some(role) = role else { return Err(Failure::usage("expected a role: komodod or iguana")) };
+    let Some(role) = role else {
+        return Err(Failure::usage("expected a role: komodod or iguana"));
+    };
     if role == Role::Komodod && chain.is_none() {
-        chain = env(CHAIN_VAR).filter(|v| !v.is_empty()).map(|v| v.to_string_lossy().into_owned());
+        chain = env(CHAIN_VAR)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_string_lossy().into_owned());
         if chain.is_none() {
-            return Err(Failure::usage(format!("the komodod role needs --chain NAME (or ${CHAIN_VAR})")));
+            return Err(Failure::usage(format!(
+                "the komodod role needs --chain NAME (or ${CHAIN_VAR})"
+            )));
         }
     }
-    Ok(Some(RoleArgs { role, chain, home, extra }))
+    Ok(Some(RoleArgs {
+        role,
+        chain,
+        home,
+        extra,
+    }))
 }
 
 fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
-    let Some(args) = role_args(global, parser, RENDER_USAGE, false)? else { return Ok(exit::OK) };
+    let Some(args) = role_args(global, parser, RENDER_USAGE, false)? else {
+        return Ok(exit::OK);
+    };
     let config = global.load()?;
-    let chain = args.chain.as_deref().map(|name| find_chain(&config, name)).transpose()?;
+    let chain = args
+        .chain
+        .as_deref()
+        .map(|name| find_chain(&config, name))
+        .transpose()?;
     let seed = load_seed()?;
     let home = home_dir(args.home)?;
     let written = write_plan(plan(&config, args.role, chain, &seed, &home), &home)?;
@@ -386,7 +458,12 @@ pub(crate) fn home_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
     }
     std::env::current_dir()
         .map(|cwd| cwd.join(home))
-        .map_err(|e| Failure::new(exit::IO, format!("cannot resolve HOME: {}", crate::describe_io(&e))))
+        .map_err(|e| {
+            Failure::new(
+                exit::IO,
+                format!("cannot resolve HOME: {}", crate::describe_io(&e)),
+            )
+        })
 }
 
 /// Writes the plan's files under HOME. Takes the plan: the contents move to
@@ -395,9 +472,18 @@ fn write_plan(plan: Plan, home: &Path) -> Result<Vec<(PathBuf, files::Outcome)>>
     let specs: Vec<files::FileSpec> = plan
         .files
         .into_iter()
-        .map(|f| files::FileSpec { path: f.path, contents: f.contents.into_bytes() })
+        .map(|f| files::FileSpec {
+            path: f.path,
+            contents: f.contents.into_bytes(),
+        })
         .collect();
-    files::write_set(home, &plan.dirs, &specs, files::Modes::for_current_process()).map_err(Failure::files)
+    files::write_set(
+        home,
+        &plan.dirs,
+        &specs,
+        files::Modes::for_current_process(),
+    )
+    .map_err(Failure::files)
 }
 
 fn outcome_word(outcome: files::Outcome) -> &'static str {
@@ -425,12 +511,17 @@ fn creds(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
             other => return Err(other.unexpected().into()),
         }
     }
-    let Some(name) = name else { return Err(Failure::usage("creds needs a chain NAME")) };
+    let Some(name) = name else {
+        return Err(Failure::usage("creds needs a chain NAME"));
+    };
     let config = global.load()?;
     let chain = find_chain(&config, &name)?;
     let seed = load_seed()?;
     let creds = crate::creds::for_chain(&seed, chain);
-    print(&format!("rpcuser={}\nrpcpassword={}\n", creds.rpcuser, creds.rpcpassword))
+    print(&format!(
+        "rpcuser={}\nrpcpassword={}\n",
+        creds.rpcuser, creds.rpcpassword
+    ))
 }
 
 const RUN_USAGE: &str = "\
@@ -456,9 +547,15 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     use crate::supervise::{self, Options, Spawn};
     use crate::user;
 
-    let Some(args) = role_args(global, parser, RUN_USAGE, true)? else { return Ok(exit::OK) };
+    let Some(args) = role_args(global, parser, RUN_USAGE, true)? else {
+        return Ok(exit::OK);
+    };
     let config = global.load()?;
-    let chain = args.chain.as_deref().map(|name| find_chain(&config, name)).transpose()?;
+    let chain = args
+        .chain
+        .as_deref()
+        .map(|name| find_chain(&config, name))
+        .transpose()?;
     let seed = load_seed()?;
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {
@@ -475,7 +572,9 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         .map(|v| v.to_string_lossy().into_owned())
         .or_else(|| config.user.clone());
     let target = match (&spec, user::is_root()) {
-        (Some(spec), true) => Some(user::resolve(spec).map_err(|e| Failure::new(e.exit_code(), e))?),
+        (Some(spec), true) => {
+            Some(user::resolve(spec).map_err(|e| Failure::new(e.exit_code(), e))?)
+        }
         (Some(spec), false) => {
             info!("not started as root: running as the current user, not as `{spec}`");
             None
@@ -494,11 +593,18 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
 
     let plan = plan(&config, args.role, chain, &seed, &home);
     // What the daemon's user must own, asked before the plan moves on.
-    let owned = if target.is_some() { owned_paths(&plan) } else { Vec::new() };
+    let owned = if target.is_some() {
+        owned_paths(&plan)
+    } else {
+        Vec::new()
+    };
     let written = write_plan(plan, &home)?;
     for (path, outcome) in &written {
         match outcome {
-            files::Outcome::Replaced => warn!("replaced {} (its content differed from what the YAML and seed give)", home.join(path).display()),
+            files::Outcome::Replaced => warn!(
+                "replaced {} (its content differed from what the YAML and seed give)",
+                home.join(path).display()
+            ),
             other => info!("{} {}", outcome_word(*other), home.join(path).display()),
         }
     }
@@ -532,19 +638,36 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
             None
         }
     };
-    Ok(supervise::supervise_with(&options, Spawn { program, args: args_os, env, cwd: Some(cwd), user: target }, after_start))
+    Ok(supervise::supervise_with(
+        &options,
+        Spawn {
+            program,
+            args: args_os,
+            env,
+            cwd: Some(cwd),
+            user: target,
+        },
+        after_start,
+    ))
 }
 
 /// iguana's start-up sequence (myipaddr, addnotary, addcoin, walletpassphrase,
 /// dpow), on its own thread once iguana runs. A failure is logged; iguana
 /// keeps running so the operator can finish by hand.
-fn iguana_startup(config: Config, home: PathBuf, seed: Seed, passphrase: Option<crate::passphrase::Passphrase>) -> crate::supervise::AfterStart {
+fn iguana_startup(
+    config: Config,
+    home: PathBuf,
+    seed: Seed,
+    passphrase: Option<crate::passphrase::Passphrase>,
+) -> crate::supervise::AfterStart {
     Box::new(move |_pid| {
-        let spawned = std::thread::Builder::new().name("iguana-startup".into()).spawn(move || {
-            if let Err(e) = crate::iguana::startup(&config, &home, &seed, passphrase.as_ref()) {
-                error!("{e}");
-            }
-        });
+        let spawned = std::thread::Builder::new()
+            .name("iguana-startup".into())
+            .spawn(move || {
+                if let Err(e) = crate::iguana::startup(&config, &home, &seed, passphrase.as_ref()) {
+                    error!("{e}");
+                }
+            });
         if let Err(e) = spawned {
             error!("cannot start iguana's start-up sequence: {e}");
         }
@@ -562,7 +685,9 @@ fn daemon_env(home: &Path) -> Vec<(OsString, OsString)> {
 }
 
 fn daemon_path(var: &str, default: &str) -> OsString {
-    env(var).filter(|v| !v.is_empty()).unwrap_or_else(|| default.into())
+    env(var)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.into())
 }
 
 /// Every directory and file of the plan, with their parents below HOME:
@@ -596,17 +721,25 @@ fn writable_home() -> Result<PathBuf> {
 
 fn is_writable_dir(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
     // SAFETY: c_path is a valid NUL-terminated string; access(2) only reads it.
     path.is_dir() && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
 }
 
 fn compose(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let failure = |e: crate::compose::ComposeError| {
-        let detail = (e.status() == exit::USAGE).then(|| "try `dokomodo compose --help`".to_owned());
-        Failure { status: e.status(), message: e.to_string(), detail }
+        let detail =
+            (e.status() == exit::USAGE).then(|| "try `dokomodo compose --help`".to_owned());
+        Failure {
+            status: e.status(),
+            message: e.to_string(),
+            detail,
+        }
     };
-    let Some(options) = crate::compose::parse_args(parser, &mut global.config).map_err(failure)? else {
+    let Some(options) = crate::compose::parse_args(parser, &mut global.config).map_err(failure)?
+    else {
         return print(crate::compose::USAGE);
     };
     let config = global.load()?;

@@ -80,13 +80,23 @@ pub enum ComposeError {
     #[error("{0}")]
     Usage(String),
     #[error("{file}: no chain `{name}` (the YAML has: {known})")]
-    UnknownChain { file: String, name: String, known: String },
+    UnknownChain {
+        file: String,
+        name: String,
+        known: String,
+    },
     #[error(
         "chains {first} and {second} both have host `{service}`: each chain runs in its own \
          container, so give each its own `host`"
     )]
-    SameService { first: String, second: String, service: String },
-    #[error("chain {chain}: host `iguana` is the iguana service's name; set the chain's `host` to another name")]
+    SameService {
+        first: String,
+        second: String,
+        service: String,
+    },
+    #[error(
+        "chain {chain}: host `iguana` is the iguana service's name; set the chain's `host` to another name"
+    )]
     IguanaName { chain: String },
     #[error(
         "{file}: rpc.allow ({allow}) has no IPv4 network or address for the containers' network, so \
@@ -98,7 +108,11 @@ pub enum ComposeError {
         "{file}: --subnet {subnet} is not covered by rpc.allow ({allow}), so komodod would refuse \
          iguana's RPC calls: add {subnet} (or iguana's fixed address in it) to rpc.allow"
     )]
-    SubnetNotAllowed { file: String, subnet: Net, allow: String },
+    SubnetNotAllowed {
+        file: String,
+        subnet: Net,
+        allow: String,
+    },
 }
 
 impl ComposeError {
@@ -119,10 +133,17 @@ pub struct Net {
 
 impl Net {
     fn mask(self) -> u32 {
-        if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix) }
+        if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.prefix)
+        }
     }
     fn network(self) -> Net {
-        Net { addr: self.addr & self.mask(), prefix: self.prefix }
+        Net {
+            addr: self.addr & self.mask(),
+            prefix: self.prefix,
+        }
     }
     fn contains(self, addr: u32) -> bool {
         addr & self.mask() == self.addr & self.mask()
@@ -174,7 +195,10 @@ impl From<lexopt::Error> for ComposeError {
 
 /// Parses the command's arguments; `None` when `--help` was asked for.
 /// `--config` after the command is accepted, as `render` does.
-pub fn parse_args(parser: &mut lexopt::Parser, config: &mut Option<std::path::PathBuf>) -> Result<Option<Options>, ComposeError> {
+pub fn parse_args(
+    parser: &mut lexopt::Parser,
+    config: &mut Option<std::path::PathBuf>,
+) -> Result<Option<Options>, ComposeError> {
     let mut o = Options::default();
     while let Some(arg) = parser.next()? {
         match arg {
@@ -182,8 +206,13 @@ pub fn parse_args(parser: &mut lexopt::Parser, config: &mut Option<std::path::Pa
             Long("config") => *config = Some(parser.value()?.into()),
             Long("image-prefix") => {
                 let v = parser.value()?.string()?;
-                if !v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c)) {
-                    return Err(usage(format!("--image-prefix `{v}`: expected an image repository prefix (a-z, 0-9, `._-/:`)")));
+                if !v
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c))
+                {
+                    return Err(usage(format!(
+                        "--image-prefix `{v}`: expected an image repository prefix (a-z, 0-9, `._-/:`)"
+                    )));
                 }
                 o.image_prefix = v;
             }
@@ -191,9 +220,12 @@ pub fn parse_args(parser: &mut lexopt::Parser, config: &mut Option<std::path::Pa
                 let v = parser.value()?.string()?;
                 let ok = (1..=128).contains(&v.len())
                     && v.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                    && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
                 if !ok {
-                    return Err(usage(format!("--tag `{v}`: expected an image tag (letters, digits, `._-`, at most 128)")));
+                    return Err(usage(format!(
+                        "--tag `{v}`: expected an image tag (letters, digits, `._-`, at most 128)"
+                    )));
                 }
                 o.tag = Some(v);
             }
@@ -203,8 +235,14 @@ pub fn parse_args(parser: &mut lexopt::Parser, config: &mut Option<std::path::Pa
             Long("subnet") => {
                 let v = parser.value()?.string()?;
                 match Net::parse_allow(&v) {
-                    Some(net) if v.contains('/') && (8..=30).contains(&net.prefix) => o.subnet = Some(net.network()),
-                    _ => return Err(usage(format!("--subnet `{v}`: expected an IPv4 network from /8 to /30, like 172.20.0.0/16"))),
+                    Some(net) if v.contains('/') && (8..=30).contains(&net.prefix) => {
+                        o.subnet = Some(net.network())
+                    }
+                    _ => {
+                        return Err(usage(format!(
+                            "--subnet `{v}`: expected an IPv4 network from /8 to /30, like 172.20.0.0/16"
+                        )));
+                    }
                 }
             }
             Long("publish-rpc") => {
@@ -216,16 +254,23 @@ pub fn parse_args(parser: &mut lexopt::Parser, config: &mut Option<std::path::Pa
                             "--publish-rpc {v}: publishing RPC on every address exposes it to anyone who can reach the host; name one address"
                         )));
                     }
-                    Err(_) => return Err(usage(format!("--publish-rpc `{v}`: expected an IP address, like 127.0.0.1"))),
+                    Err(_) => {
+                        return Err(usage(format!(
+                            "--publish-rpc `{v}`: expected an IP address, like 127.0.0.1"
+                        )));
+                    }
                 }
             }
             Long("no-iguana") => o.iguana = false,
             Long("project") => {
                 let v = parser.value()?.string()?;
                 let ok = v.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-                    && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c));
+                    && v.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c));
                 if !ok {
-                    return Err(usage(format!("--project `{v}`: expected lower-case letters, digits, `_` and `-`")));
+                    return Err(usage(format!(
+                        "--project `{v}`: expected lower-case letters, digits, `_` and `-`"
+                    )));
                 }
                 o.project = v;
             }
@@ -262,7 +307,10 @@ struct Planned<'c> {
 /// A plain host name is a compose service here; a dotted name or an address
 /// is another machine.
 fn is_service_name(host: &str) -> bool {
-    !host.contains('.') && !host.contains(':') && host.parse::<IpAddr>().is_err() && host != "localhost"
+    !host.contains('.')
+        && !host.contains(':')
+        && host.parse::<IpAddr>().is_err()
+        && host != "localhost"
 }
 
 /// The network: its subnet, and iguana's fixed address when rpc.allow names
@@ -273,37 +321,79 @@ struct Network {
 }
 
 fn network(config: &Config, opts: &Options, needed: bool) -> Result<Network, ComposeError> {
-    let allow: Vec<Net> = config.rpc_allow.iter().filter_map(|s| Net::parse_allow(s)).collect();
+    let allow: Vec<Net> = config
+        .rpc_allow
+        .iter()
+        .filter_map(|s| Net::parse_allow(s))
+        .collect();
     // Docker gives the first host address to the gateway.
     let usable = |subnet: Net, ip: u32| {
         let host = ip & !subnet.mask();
         host > 1 && host != !subnet.mask()
     };
     let file = config.path.display().to_string();
-    let allow_text = if config.rpc_allow.is_empty() { "empty".to_owned() } else { config.rpc_allow.join(", ") };
+    let allow_text = if config.rpc_allow.is_empty() {
+        "empty".to_owned()
+    } else {
+        config.rpc_allow.join(", ")
+    };
     if let Some(subnet) = opts.subnet {
         if !needed || allow.iter().any(|a| a.covers(subnet)) {
-            return Ok(Network { subnet: Some(subnet), iguana_ip: None });
+            return Ok(Network {
+                subnet: Some(subnet),
+                iguana_ip: None,
+            });
         }
-        if let Some(a) = allow.iter().find(|a| a.prefix == 32 && subnet.contains(a.addr) && usable(subnet, a.addr)) {
-            return Ok(Network { subnet: Some(subnet), iguana_ip: Some(Ipv4Addr::from(a.addr)) });
+        if let Some(a) = allow
+            .iter()
+            .find(|a| a.prefix == 32 && subnet.contains(a.addr) && usable(subnet, a.addr))
+        {
+            return Ok(Network {
+                subnet: Some(subnet),
+                iguana_ip: Some(Ipv4Addr::from(a.addr)),
+            });
         }
-        return Err(ComposeError::SubnetNotAllowed { file, subnet, allow: allow_text });
+        return Err(ComposeError::SubnetNotAllowed {
+            file,
+            subnet,
+            allow: allow_text,
+        });
     }
     if let Some(a) = allow.iter().find(|a| (8..=30).contains(&a.prefix)) {
-        return Ok(Network { subnet: Some(a.network()), iguana_ip: None });
+        return Ok(Network {
+            subnet: Some(a.network()),
+            iguana_ip: None,
+        });
     }
     // One allowed address is iguana's, fixed in a /24 around it; without
     // iguana it is some other machine's (the multi-host case), whose network
     // this file must not claim.
-    let around = |a: &Net| Net { addr: a.addr, prefix: 24 }.network();
-    if let Some(a) = allow.iter().find(|a| opts.iguana && a.prefix == 32 && usable(around(a), a.addr)) {
-        return Ok(Network { subnet: Some(around(a)), iguana_ip: Some(Ipv4Addr::from(a.addr)) });
+    let around = |a: &Net| {
+        Net {
+            addr: a.addr,
+            prefix: 24,
+        }
+        .network()
+    };
+    if let Some(a) = allow
+        .iter()
+        .find(|a| opts.iguana && a.prefix == 32 && usable(around(a), a.addr))
+    {
+        return Ok(Network {
+            subnet: Some(around(a)),
+            iguana_ip: Some(Ipv4Addr::from(a.addr)),
+        });
     }
     if needed {
-        return Err(ComposeError::NoSubnet { file, allow: allow_text });
+        return Err(ComposeError::NoSubnet {
+            file,
+            allow: allow_text,
+        });
     }
-    Ok(Network { subnet: None, iguana_ip: None })
+    Ok(Network {
+        subnet: None,
+        iguana_ip: None,
+    })
 }
 
 /// The compose file for `config`, as text.
@@ -314,11 +404,13 @@ pub fn generate(config: &Config, opts: &Options) -> Result<String, ComposeError>
     } else {
         let mut v = Vec::new();
         for name in &opts.chains {
-            let chain = config.chain(name).ok_or_else(|| ComposeError::UnknownChain {
-                file: file.clone(),
-                name: name.clone(),
-                known: config.chain_names().join(", "),
-            })?;
+            let chain = config
+                .chain(name)
+                .ok_or_else(|| ComposeError::UnknownChain {
+                    file: file.clone(),
+                    name: name.clone(),
+                    known: config.chain_names().join(", "),
+                })?;
             if !v.iter().any(|c: &&Chain| c.name == chain.name) {
                 v.push(chain);
             }
@@ -341,16 +433,34 @@ pub fn generate(config: &Config, opts: &Options) -> Result<String, ComposeError>
             (chain.name.to_ascii_lowercase(), Placement::Service)
         };
         if opts.iguana && service == "iguana" {
-            return Err(ComposeError::IguanaName { chain: chain.name.clone() });
+            return Err(ComposeError::IguanaName {
+                chain: chain.name.clone(),
+            });
         }
         if let Some(first) = planned.iter().find(|p| p.service == service) {
-            return Err(ComposeError::SameService { first: first.chain.name.clone(), second: chain.name.clone(), service });
+            return Err(ComposeError::SameService {
+                first: first.chain.name.clone(),
+                second: chain.name.clone(),
+                service,
+            });
         }
-        planned.push(Planned { chain, service, placement });
+        planned.push(Planned {
+            chain,
+            service,
+            placement,
+        });
     }
     let on_network = planned.iter().any(|p| p.placement == Placement::Service);
     let net = network(config, opts, opts.iguana && on_network)?;
-    Ok(Writer { config, opts, planned: &planned, elsewhere: &elsewhere, net: &net, out: String::new() }.write())
+    Ok(Writer {
+        config,
+        opts,
+        planned: &planned,
+        elsewhere: &elsewhere,
+        net: &net,
+        out: String::new(),
+    }
+    .write())
 }
 
 /// Double-quoted YAML scalar for an operator-supplied string; `$` is doubled
@@ -405,12 +515,19 @@ impl Writer<'_> {
     }
 
     fn yaml_file(&self) -> String {
-        let path = self.opts.yaml_file.clone().unwrap_or_else(|| self.config.path.display().to_string());
+        let path = self
+            .opts
+            .yaml_file
+            .clone()
+            .unwrap_or_else(|| self.config.path.display().to_string());
         host_path(&path)
     }
 
     fn secret_file(&self, name: &str) -> String {
-        format!("{}/{name}", host_path(self.opts.secrets_dir.trim_end_matches('/')))
+        format!(
+            "{}/{name}",
+            host_path(self.opts.secrets_dir.trim_end_matches('/'))
+        )
     }
 
     fn rpc_publish(&self, port: u16) -> Option<String> {
@@ -421,7 +538,11 @@ impl Writer<'_> {
     }
 
     fn iguana_peer_port(&self) -> u16 {
-        if self.config.iguana.elected == "3rd_party" { IGUANA_PEER_PORT_3RD_PARTY } else { IGUANA_PEER_PORT_NOTARY }
+        if self.config.iguana.elected == "3rd_party" {
+            IGUANA_PEER_PORT_3RD_PARTY
+        } else {
+            IGUANA_PEER_PORT_NOTARY
+        }
     }
 
     fn write(mut self) -> String {
@@ -447,9 +568,17 @@ impl Writer<'_> {
         }
         self.line("");
         self.line("secrets:");
-        let _ = writeln!(self.out, "  dokomodo_seed:\n    file: {}", quoted(&self.secret_file("dokomodo_seed")));
+        let _ = writeln!(
+            self.out,
+            "  dokomodo_seed:\n    file: {}",
+            quoted(&self.secret_file("dokomodo_seed"))
+        );
         if self.opts.iguana {
-            let _ = writeln!(self.out, "  wallet_passphrase:\n    file: {}", quoted(&self.secret_file("wallet_passphrase")));
+            let _ = writeln!(
+                self.out,
+                "  wallet_passphrase:\n    file: {}",
+                quoted(&self.secret_file("wallet_passphrase"))
+            );
         }
         self.out
     }
@@ -457,24 +586,44 @@ impl Writer<'_> {
     fn header(&mut self) {
         let n = self.planned.len();
         let with = if self.opts.iguana { " and iguana" } else { "" };
-        let _ = writeln!(self.out, "# Generated by `dokomodo compose` from {}: {n} chain(s){with}.", self.config.path.display());
+        let _ = writeln!(
+            self.out,
+            "# Generated by `dokomodo compose` from {}: {n} chain(s){with}.",
+            self.config.path.display()
+        );
         self.line("# Regenerate it after editing the YAML rather than editing it by hand.");
         self.line("#");
         self.line("# Before `docker compose up -d`: the secrets, never committed, readable by uid");
         self.line("# 10001 (the images' user; a compose file secret keeps the host file's owner):");
-        let _ = writeln!(self.out, "#   {}  the seed every container derives RPC credentials from", self.secret_file("dokomodo_seed"));
+        let _ = writeln!(
+            self.out,
+            "#   {}  the seed every container derives RPC credentials from",
+            self.secret_file("dokomodo_seed")
+        );
         if self.opts.iguana {
-            let _ = writeln!(self.out, "#   {}  iguana's wallet passphrase", self.secret_file("wallet_passphrase"));
+            let _ = writeln!(
+                self.out,
+                "#   {}  iguana's wallet passphrase",
+                self.secret_file("wallet_passphrase")
+            );
         }
         match (self.net.subnet, self.net.iguana_ip) {
             (Some(subnet), None) => {
-                let _ = writeln!(self.out, "# Network {subnet}: from rpc.allow, so komodod accepts RPC calls from iguana at any");
+                let _ = writeln!(
+                    self.out,
+                    "# Network {subnet}: from rpc.allow, so komodod accepts RPC calls from iguana at any"
+                );
                 self.line("# address in it. Pass --subnet if it overlaps a network of this host.");
             }
             (Some(subnet), Some(ip)) => {
-                let _ = writeln!(self.out, "# Network {subnet}, iguana fixed at {ip}: the address rpc.allow lets call RPC.");
+                let _ = writeln!(
+                    self.out,
+                    "# Network {subnet}, iguana fixed at {ip}: the address rpc.allow lets call RPC."
+                );
             }
-            (None, _) => self.line("# Network: Docker's choice (no chain is called over it by iguana here)."),
+            (None, _) => {
+                self.line("# Network: Docker's choice (no chain is called over it by iguana here).")
+            }
         }
         self.line("# P2P ports are published on every address (peers must reach them); RPC ports");
         match self.opts.publish_rpc {
@@ -483,11 +632,15 @@ impl Writer<'_> {
                 let _ = writeln!(self.out, "# are published on {ip} only.");
             }
         }
-        self.line("# stop_grace_period 330s is longer than dokomodo's own 300 s grace, so dokomodo,");
+        self.line(
+            "# stop_grace_period 330s is longer than dokomodo's own 300 s grace, so dokomodo,",
+        );
         self.line("# not Docker's SIGKILL, decides when a daemon has had long enough to flush.");
         if !self.elsewhere.is_empty() {
             self.line("#");
-            self.line("# Not in this file, their host is another machine (generate theirs there with");
+            self.line(
+                "# Not in this file, their host is another machine (generate theirs there with",
+            );
             self.line("# `dokomodo compose --no-iguana NAME...`):");
             for chain in self.elsewhere {
                 let _ = writeln!(self.out, "#   {} at {}", chain.name, chain.host);
@@ -527,7 +680,10 @@ impl Writer<'_> {
         let image = self.image("komodod");
         let _ = writeln!(self.out, "{indent}image: {image}");
         if self.opts.build {
-            let _ = writeln!(self.out, "{indent}build:\n{indent}  context: .\n{indent}  dockerfile: Dockerfile.komodod");
+            let _ = writeln!(
+                self.out,
+                "{indent}build:\n{indent}  context: .\n{indent}  dockerfile: Dockerfile.komodod"
+            );
         }
         let _ = writeln!(self.out, "{indent}secrets:\n{indent}  - dokomodo_seed");
     }
@@ -548,19 +704,35 @@ impl Writer<'_> {
             Placement::BesideIguana => {
                 self.line("    <<: *daemon");
                 self.komodod_image("    ");
-                self.line("    # host 127.0.0.1: iguana calls it on loopback, so it shares iguana's");
-                self.line("    # network namespace; its ports are published by the iguana service.");
+                self.line(
+                    "    # host 127.0.0.1: iguana calls it on loopback, so it shares iguana's",
+                );
+                self.line(
+                    "    # network namespace; its ports are published by the iguana service.",
+                );
                 self.line("    network_mode: \"service:iguana\"");
             }
         }
-        let _ = writeln!(self.out, "    environment:\n      DOKOMODO_CHAIN: {}", chain.name);
+        let _ = writeln!(
+            self.out,
+            "    environment:\n      DOKOMODO_CHAIN: {}",
+            chain.name
+        );
         if p.placement == Placement::Service {
-            let _ = writeln!(self.out, "    ports:\n      - \"{0}:{0}\"", chain.p2p_port());
+            let _ = writeln!(
+                self.out,
+                "    ports:\n      - \"{0}:{0}\"",
+                chain.p2p_port()
+            );
             if let Some(rpc) = self.rpc_publish(chain.rpc_port()) {
                 let _ = writeln!(self.out, "      - {rpc}");
             }
         }
-        let _ = writeln!(self.out, "    volumes:\n      - {}-data:/home/komodo", p.service);
+        let _ = writeln!(
+            self.out,
+            "    volumes:\n      - {}-data:/home/komodo",
+            p.service
+        );
         self.config_mount();
         self.line("    healthcheck:\n      <<: *health");
         let _ = writeln!(
@@ -577,8 +749,12 @@ impl Writer<'_> {
         let image = self.image("iguana");
         let _ = writeln!(self.out, "    image: {image}");
         if self.opts.build {
-            self.line("    build:\n      context: .\n      dockerfile: Dockerfile.iguana\n      args:");
-            self.line("        # No default: there is no official iguana image (see Dockerfile.iguana).");
+            self.line(
+                "    build:\n      context: .\n      dockerfile: Dockerfile.iguana\n      args:",
+            );
+            self.line(
+                "        # No default: there is no official iguana image (see Dockerfile.iguana).",
+            );
             self.line("        IGUANA_IMAGE: ${IGUANA_IMAGE:-}");
         }
         self.line("    secrets:\n      - dokomodo_seed\n      - wallet_passphrase");
@@ -591,11 +767,22 @@ impl Writer<'_> {
         }
         self.line("    ports:");
         let peer = self.iguana_peer_port();
-        let _ = writeln!(self.out, "      # dPoW peer port. iguana's own RPC is unauthenticated: never publish it.\n      - \"{peer}:{peer}\"");
-        let beside: Vec<&Planned> = self.planned.iter().filter(|p| p.placement == Placement::BesideIguana).collect();
+        let _ = writeln!(
+            self.out,
+            "      # dPoW peer port. iguana's own RPC is unauthenticated: never publish it.\n      - \"{peer}:{peer}\""
+        );
+        let beside: Vec<&Planned> = self
+            .planned
+            .iter()
+            .filter(|p| p.placement == Placement::BesideIguana)
+            .collect();
         for p in &beside {
             let port = p.chain.p2p_port();
-            let _ = writeln!(self.out, "      - \"{port}:{port}\"  # {} P2P", p.chain.name);
+            let _ = writeln!(
+                self.out,
+                "      - \"{port}:{port}\"  # {} P2P",
+                p.chain.name
+            );
             if let Some(rpc) = self.rpc_publish(p.chain.rpc_port()) {
                 let _ = writeln!(self.out, "      - {rpc}  # {} RPC", p.chain.name);
             }
@@ -604,12 +791,22 @@ impl Writer<'_> {
         self.config_mount();
         self.line("    healthcheck:\n      <<: *health");
         self.line("      test: [\"CMD\", \"/usr/local/bin/dokomodo\", \"health\"]");
-        let on_network: Vec<&Planned> = self.planned.iter().filter(|p| p.placement == Placement::Service).collect();
+        let on_network: Vec<&Planned> = self
+            .planned
+            .iter()
+            .filter(|p| p.placement == Placement::Service)
+            .collect();
         if !on_network.is_empty() {
-            self.line("    # Started once every chain answers RPC, so its addcoin calls find them.");
+            self.line(
+                "    # Started once every chain answers RPC, so its addcoin calls find them.",
+            );
             self.line("    depends_on:");
             for p in on_network {
-                let _ = writeln!(self.out, "      {}:\n        condition: service_healthy", p.service);
+                let _ = writeln!(
+                    self.out,
+                    "      {}:\n        condition: service_healthy",
+                    p.service
+                );
             }
         }
         self.line("");
@@ -619,7 +816,10 @@ impl Writer<'_> {
         self.line("networks:");
         match self.net.subnet {
             Some(subnet) => {
-                let _ = writeln!(self.out, "  notary:\n    ipam:\n      config:\n        - subnet: {subnet}");
+                let _ = writeln!(
+                    self.out,
+                    "  notary:\n    ipam:\n      config:\n        - subnet: {subnet}"
+                );
             }
             None => self.line("  notary: {}"),
         }
@@ -653,8 +853,16 @@ mod tests {
     fn service<'t>(text: &'t str, name: &str) -> Vec<&'t str> {
         let start = format!("  {name}:");
         let mut lines = text.lines().skip_while(|l| *l != start);
-        let first = lines.next().unwrap_or_else(|| panic!("no service {name} in:\n{text}"));
-        std::iter::once(first).chain(lines.take_while(|l| l.starts_with("    ") || l.is_empty()).filter(|l| !l.is_empty())).collect()
+        let first = lines
+            .next()
+            .unwrap_or_else(|| panic!("no service {name} in:\n{text}"));
+        std::iter::once(first)
+            .chain(
+                lines
+                    .take_while(|l| l.starts_with("    ") || l.is_empty())
+                    .filter(|l| !l.is_empty()),
+            )
+            .collect()
     }
 
     #[test]
@@ -663,12 +871,22 @@ mod tests {
         let beer = service(&text, "beer").join("\n");
         assert!(beer.contains("DOKOMODO_CHAIN: BEER"), "{beer}");
         assert!(beer.contains("- \"8922:8922\""), "{beer}");
-        assert!(!beer.contains("8923"), "RPC must not be published by default: {beer}");
+        assert!(
+            !beer.contains("8923"),
+            "RPC must not be published by default: {beer}"
+        );
         assert!(beer.contains("- beer-data:/home/komodo"));
         assert!(beer.contains("\"health\", \"--chain\", \"BEER\""));
         let kmd = service(&text, "kmd").join("\n");
-        assert!(kmd.contains("- \"7770:7770\"") && !kmd.contains("7771"), "{kmd}");
-        assert!(service(&text, "pizza").join("\n").contains("- \"11607:11607\""));
+        assert!(
+            kmd.contains("- \"7770:7770\"") && !kmd.contains("7771"),
+            "{kmd}"
+        );
+        assert!(
+            service(&text, "pizza")
+                .join("\n")
+                .contains("- \"11607:11607\"")
+        );
     }
 
     #[test]
@@ -676,7 +894,12 @@ mod tests {
         let text = generated(DEV, &[]);
         let iguana = service(&text, "iguana").join("\n");
         for name in ["kmd", "beer", "pizza"] {
-            assert!(iguana.contains(&format!("      {name}:\n        condition: service_healthy")), "{iguana}");
+            assert!(
+                iguana.contains(&format!(
+                    "      {name}:\n        condition: service_healthy"
+                )),
+                "{iguana}"
+            );
         }
         assert!(iguana.contains("- wallet_passphrase") && iguana.contains("- dokomodo_seed"));
         assert!(iguana.contains("- \"13848:13848\""));
@@ -700,21 +923,42 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
-        assert_eq!(text, generated(DEV, &[]), "the same input gives the same text");
+        assert_eq!(
+            text,
+            generated(DEV, &[]),
+            "the same input gives the same text"
+        );
     }
 
     #[test]
     fn options_change_images_paths_and_rpc_publishing() {
         let text = generated(
             DEV,
-            &["--image-prefix", "registry.example.org:5000/notary/", "--tag", "v1", "--no-build", "--yaml-file", "conf/my notary.yaml", "--secrets-dir", "/srv/s/", "--publish-rpc", "127.0.0.1", "--project", "n1"],
+            &[
+                "--image-prefix",
+                "registry.example.org:5000/notary/",
+                "--tag",
+                "v1",
+                "--no-build",
+                "--yaml-file",
+                "conf/my notary.yaml",
+                "--secrets-dir",
+                "/srv/s/",
+                "--publish-rpc",
+                "127.0.0.1",
+                "--project",
+                "n1",
+            ],
         );
         assert!(text.contains("image: registry.example.org:5000/notary/komodod:v1\n"));
         assert!(text.contains("image: registry.example.org:5000/notary/iguana:v1\n"));
         assert!(!text.contains("build:") && !text.contains("IGUANA_IMAGE"));
         assert!(text.contains("source: \"./conf/my notary.yaml\""));
         assert!(text.contains("file: \"/srv/s/dokomodo_seed\""));
-        assert!(text.contains("- \"127.0.0.1:8923:8923\"") && text.contains("- \"127.0.0.1:7771:7771\""));
+        assert!(
+            text.contains("- \"127.0.0.1:8923:8923\"")
+                && text.contains("- \"127.0.0.1:7771:7771\"")
+        );
         assert!(text.starts_with("# Generated") && text.contains("\nname: n1\n"));
     }
 
@@ -736,17 +980,34 @@ mod tests {
 
     #[test]
     fn subnet_comes_from_rpc_allow_or_must_be_covered_by_it() {
-        let netmask = "rpc:\n  allow: [10.9.0.0/255.255.0.0]\nchains:\n  BEER: {ac_supply: 100000000}\n";
+        let netmask =
+            "rpc:\n  allow: [10.9.0.0/255.255.0.0]\nchains:\n  BEER: {ac_supply: 100000000}\n";
         assert!(generated(netmask, &[]).contains("- subnet: 10.9.0.0/16\n"));
         let one = "rpc:\n  allow: [172.30.77.10]\nchains:\n  BEER: {ac_supply: 100000000}\n";
         let text = generated(one, &[]);
-        assert!(text.contains("- subnet: 172.30.77.0/24\n") && text.contains("ipv4_address: 172.30.77.10\n"), "{text}");
-        assert!(generated(DEV, &["--subnet", "172.20.5.0/24"]).contains("- subnet: 172.20.5.0/24\n"));
+        assert!(
+            text.contains("- subnet: 172.30.77.0/24\n")
+                && text.contains("ipv4_address: 172.30.77.10\n"),
+            "{text}"
+        );
+        assert!(
+            generated(DEV, &["--subnet", "172.20.5.0/24"]).contains("- subnet: 172.20.5.0/24\n")
+        );
         let err = generate_with(DEV, &["--subnet", "10.1.0.0/16"]).unwrap_err();
-        assert!(matches!(err, ComposeError::SubnetNotAllowed { .. }), "{err}");
-        assert!(err.to_string().contains("not covered by rpc.allow (172.20.0.0/16)"), "{err}");
+        assert!(
+            matches!(err, ComposeError::SubnetNotAllowed { .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("not covered by rpc.allow (172.20.0.0/16)"),
+            "{err}"
+        );
         let v6 = "rpc:\n  allow: [fd00::/8]\nchains:\n  BEER: {ac_supply: 100000000}\n";
-        assert!(matches!(generate_with(v6, &[]), Err(ComposeError::NoSubnet { .. })));
+        assert!(matches!(
+            generate_with(v6, &[]),
+            Err(ComposeError::NoSubnet { .. })
+        ));
     }
 
     #[test]
@@ -757,12 +1018,18 @@ mod tests {
         assert!(!text.contains("DOKOMODO_CHAIN: BEER") && !text.contains("  beer:"));
         let there = generated(yaml, &["--no-iguana", "--publish-rpc", "10.0.0.5", "BEER"]);
         assert!(there.contains("DOKOMODO_CHAIN: BEER") && !there.contains("DOKOMODO_CHAIN: KMD"));
-        assert!(!there.contains("iguana") || !there.contains("  iguana:"), "{there}");
+        assert!(
+            !there.contains("iguana") || !there.contains("  iguana:"),
+            "{there}"
+        );
         assert!(there.contains("- \"10.0.0.5:8923:8923\""));
         assert!(!there.contains("wallet_passphrase"));
         let only_iguana_host = "rpc:\n  allow: [10.0.0.4]\nchains:\n  BEER: {ac_supply: 100000000, host: beer.example.org}\n";
         let there = generated(only_iguana_host, &["--no-iguana", "BEER"]);
-        assert!(!there.contains("10.0.0.0/24") && there.contains("  notary: {}\n"), "{there}");
+        assert!(
+            !there.contains("10.0.0.0/24") && there.contains("  notary: {}\n"),
+            "{there}"
+        );
     }
 
     #[test]
@@ -770,10 +1037,16 @@ mod tests {
         let yaml = "rpc:\n  allow: [172.20.0.0/16]\nchains:\n  KMD: {host: 127.0.0.1}\n  BEER:\n    ac_supply: 100000000\n";
         let text = generated(yaml, &[]);
         let kmd = service(&text, "kmd").join("\n");
-        assert!(kmd.contains("network_mode: \"service:iguana\"") && !kmd.contains("ports:"), "{kmd}");
+        assert!(
+            kmd.contains("network_mode: \"service:iguana\"") && !kmd.contains("ports:"),
+            "{kmd}"
+        );
         let iguana = service(&text, "iguana").join("\n");
         assert!(iguana.contains("- \"7770:7770\"  # KMD P2P"), "{iguana}");
-        assert!(!iguana.contains("kmd:\n"), "iguana cannot wait for a chain in its own namespace: {iguana}");
+        assert!(
+            !iguana.contains("kmd:\n"),
+            "iguana cannot wait for a chain in its own namespace: {iguana}"
+        );
         assert!(iguana.contains("beer:\n        condition: service_healthy"));
     }
 
@@ -781,10 +1054,19 @@ mod tests {
     fn clashing_service_names_are_refused() {
         let yaml = "rpc:\n  allow: [172.20.0.0/16]\nchains:\n  BEER: {ac_supply: 100000000, host: node1}\n  PIZZA: {ac_supply: 100000000, host: node1}\n";
         let err = generate_with(yaml, &[]).unwrap_err();
-        assert_eq!(err.to_string(), "chains BEER and PIZZA both have host `node1`: each chain runs in its own container, so give each its own `host`");
+        assert_eq!(
+            err.to_string(),
+            "chains BEER and PIZZA both have host `node1`: each chain runs in its own container, so give each its own `host`"
+        );
         let yaml = "rpc:\n  allow: [172.20.0.0/16]\nchains:\n  IGUANA: {ac_supply: 100000000}\n";
-        assert!(matches!(generate_with(yaml, &[]), Err(ComposeError::IguanaName { .. })));
-        assert!(matches!(generate_with(DEV, &["DOGE"]), Err(ComposeError::UnknownChain { .. })));
+        assert!(matches!(
+            generate_with(yaml, &[]),
+            Err(ComposeError::IguanaName { .. })
+        ));
+        assert!(matches!(
+            generate_with(DEV, &["DOGE"]),
+            Err(ComposeError::UnknownChain { .. })
+        ));
     }
 
     #[test]

@@ -194,21 +194,34 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 fn read_text(path: &Path) -> Result<String, ConfigError> {
-    let io_err = |e: std::io::Error| ConfigError::file(path, format!("cannot read the config: {}", crate::describe_io(&e)));
+    let io_err = |e: std::io::Error| {
+        ConfigError::file(
+            path,
+            format!("cannot read the config: {}", crate::describe_io(&e)),
+        )
+    };
     let meta = std::fs::metadata(path).map_err(io_err)?;
     if meta.is_dir() {
-        return Err(ConfigError::file(path, "is a directory, not a YAML file".to_owned()));
+        return Err(ConfigError::file(
+            path,
+            "is a directory, not a YAML file".to_owned(),
+        ));
     }
     if !meta.is_file() {
         return Err(ConfigError::file(path, "is not a regular file".to_owned()));
     }
     let file = std::fs::File::open(path).map_err(io_err)?;
     let mut bytes = Vec::new();
-    file.take(MAX_SIZE + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    file.take(MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
     if bytes.len() as u64 > MAX_SIZE {
         return Err(ConfigError::file(
             path,
-            format!("is larger than {} MiB; this is not a notary YAML", MAX_SIZE >> 20),
+            format!(
+                "is larger than {} MiB; this is not a notary YAML",
+                MAX_SIZE >> 20
+            ),
         ));
     }
     String::from_utf8(bytes).map_err(|e| {
@@ -243,7 +256,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 
 /// Where the first `\r` not followed by `\n` is, in lines as editors count them.
 fn lone_carriage_return(text: &str) -> Option<Pos> {
-    let at = text.match_indices('\r').map(|(i, _)| i).find(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))?;
+    let at = text
+        .match_indices('\r')
+        .map(|(i, _)| i)
+        .find(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))?;
     let before = &text[..at];
     let line = before.matches('\n').count() as u64 + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
@@ -327,7 +343,10 @@ impl Validator<'_> {
                 return Err(self.cx.err(
                     root.pos,
                     None,
-                    format!("expected a mapping with a `chains:` key, found {}", other.kind()),
+                    format!(
+                        "expected a mapping with a `chains:` key, found {}",
+                        other.kind()
+                    ),
                 ));
             }
         };
@@ -358,7 +377,14 @@ impl Validator<'_> {
             ));
         };
         let chains = self.chains(chains_key, chains_node, &addnode)?;
-        let config = Config { path: self.cx.file.to_owned(), pubkey, rpc_allow, user, iguana, chains };
+        let config = Config {
+            path: self.cx.file.to_owned(),
+            pubkey,
+            rpc_allow,
+            user,
+            iguana,
+            chains,
+        };
         self.cross_checks(&config, chains_node)?;
         Ok(config)
     }
@@ -376,14 +402,22 @@ impl Validator<'_> {
         match &node.value {
             Value::Map(entries) => Ok(entries),
             Value::Null => Ok(&[]),
-            other => Err(self.err(node.pos, field, format!("expected a mapping, found {}", other.kind()))),
+            other => Err(self.err(
+                node.pos,
+                field,
+                format!("expected a mapping, found {}", other.kind()),
+            )),
         }
     }
 
     fn string<'n>(&self, node: &'n Node, field: &str, what: &str) -> Result<&'n str> {
         match &node.value {
             Value::Str(s) => Ok(s),
-            other => Err(self.err(node.pos, field, format!("expected {what}, found {}", other.kind()))),
+            other => Err(self.err(
+                node.pos,
+                field,
+                format!("expected {what}, found {}", other.kind()),
+            )),
         }
     }
 
@@ -430,7 +464,10 @@ impl Validator<'_> {
                 return Err(self.err(
                     item.pos,
                     &item_field,
-                    format!("`{}` is not an IP address or host name (with an optional :port)", printable(s)),
+                    format!(
+                        "`{}` is not an IP address or host name (with an optional :port)",
+                        printable(s)
+                    ),
                 ));
             }
             seeds.push(s.to_owned());
@@ -474,7 +511,11 @@ impl Validator<'_> {
                     let what = "iguana's elected-file name (`notary`, `3rd_party`)";
                     let s = self.string(value, "iguana.elected", what)?;
                     if !is_name(s) {
-                        return Err(self.err(value.pos, "iguana.elected", format!("expected {what}")));
+                        return Err(self.err(
+                            value.pos,
+                            "iguana.elected",
+                            format!("expected {what}"),
+                        ));
                     }
                     iguana.elected = s.to_owned();
                 }
@@ -485,7 +526,9 @@ impl Validator<'_> {
                         return Err(self.err(
                             value.pos,
                             "iguana.workdir",
-                            format!("expected {what} without `..`, whitespace or control characters"),
+                            format!(
+                                "expected {what} without `..`, whitespace or control characters"
+                            ),
                         ));
                     }
                     iguana.workdir = s.to_owned();
@@ -493,12 +536,20 @@ impl Validator<'_> {
                 "startup" => match &value.value {
                     Value::Bool(b) => iguana.startup = *b,
                     other => {
-                        return Err(self.err(value.pos, "iguana.startup", format!("expected true or false, found {}", other.kind())));
+                        return Err(self.err(
+                            value.pos,
+                            "iguana.startup",
+                            format!("expected true or false, found {}", other.kind()),
+                        ));
                     }
                 },
                 "myipaddr" => iguana.myipaddr = Some(self.ipv4(value, "iguana.myipaddr")?),
                 "notaries" => {
-                    let items = self.list(value, "iguana.notaries", "the other notaries' IPv4 addresses")?;
+                    let items = self.list(
+                        value,
+                        "iguana.notaries",
+                        "the other notaries' IPv4 addresses",
+                    )?;
                     for (i, item) in items.iter().enumerate() {
                         let ip = self.ipv4(item, &format!("iguana.notaries[{i}]"))?;
                         // Operators' lists repeat peers across seasons; one addnotary each is enough.
@@ -517,14 +568,19 @@ impl Validator<'_> {
     fn ipv4(&self, node: &Node, field: &str) -> Result<std::net::Ipv4Addr> {
         let what = "an IPv4 address (iguana takes no host names and no IPv6)";
         let s = self.string(node, field, what)?;
-        s.parse().map_err(|_| self.err(node.pos, field, format!("`{}` is not {what}", printable(s))))
+        s.parse()
+            .map_err(|_| self.err(node.pos, field, format!("`{}` is not {what}", printable(s))))
     }
 
     fn chains(&self, key: &Key, node: &Node, default_seeds: &[String]) -> Result<Vec<Chain>> {
         let entries = match &node.value {
             Value::Map(entries) if !entries.is_empty() => entries,
             Value::Map(_) | Value::Null => {
-                return Err(self.err(key.pos, "chains", "lists no chain; name at least one (KMD: {})"));
+                return Err(self.err(
+                    key.pos,
+                    "chains",
+                    "lists no chain; name at least one (KMD: {})",
+                ));
             }
             other => {
                 return Err(self.err(
@@ -544,7 +600,14 @@ impl Validator<'_> {
         let name = key.name.as_str();
         let field = format!("chains.{name}");
         if !is_name(name) {
-            return Err(self.err(key.pos, "chains", format!("`{}` is not a valid chain name: {NAME_RULE}", printable(name))));
+            return Err(self.err(
+                key.pos,
+                "chains",
+                format!(
+                    "`{}` is not a valid chain name: {NAME_RULE}",
+                    printable(name)
+                ),
+            ));
         }
         let entries = match &node.value {
             Value::Map(entries) => entries.as_slice(),
@@ -571,7 +634,11 @@ impl Validator<'_> {
                 "ac_name" => {
                     let s = self.string(v, &f, "a chain name")?;
                     if !is_name(s) {
-                        return Err(self.err(v.pos, &f, format!("`{}` is not a valid -ac_name: {NAME_RULE}", printable(s))));
+                        return Err(self.err(
+                            v.pos,
+                            &f,
+                            format!("`{}` is not a valid -ac_name: {NAME_RULE}", printable(s)),
+                        ));
                     }
                     ac_name = s.to_owned();
                 }
@@ -581,7 +648,10 @@ impl Validator<'_> {
                         return Err(self.err(
                             v.pos,
                             &f,
-                            format!("`{}` is not a directory name under ~/.komodo: {NAME_RULE}", printable(s)),
+                            format!(
+                                "`{}` is not a directory name under ~/.komodo: {NAME_RULE}",
+                                printable(s)
+                            ),
                         ));
                     }
                     datadir = Some((s.to_owned(), v.pos));
@@ -590,7 +660,11 @@ impl Validator<'_> {
                 "host" => {
                     let s = self.string(v, &f, "a host name or IP address")?;
                     if !is_host(s) {
-                        return Err(self.err(v.pos, &f, format!("`{}` is not a host name or IP address", printable(s))));
+                        return Err(self.err(
+                            v.pos,
+                            &f,
+                            format!("`{}` is not a host name or IP address", printable(s)),
+                        ));
                     }
                     host = Some(s.to_owned());
                 }
@@ -609,10 +683,18 @@ impl Validator<'_> {
         let is_kmd = ac_name == "KMD";
         if is_kmd {
             if let Some(param) = params.keys().next() {
-                return Err(self.err(key.pos, &field, format!("KMD takes no -ac_* parameters, but `{param}` is set")));
+                return Err(self.err(
+                    key.pos,
+                    &field,
+                    format!("KMD takes no -ac_* parameters, but `{param}` is set"),
+                ));
             }
             if let Some((_, pos)) = &datadir {
-                return Err(self.err(*pos, &format!("{field}.datadir"), "KMD's data directory is ~/.komodo itself; remove `datadir`"));
+                return Err(self.err(
+                    *pos,
+                    &format!("{field}.datadir"),
+                    "KMD's data directory is ~/.komodo itself; remove `datadir`",
+                ));
             }
         }
         acparams::check_combination(&params).map_err(|why| self.err(key.pos, &field, why))?;
@@ -644,7 +726,11 @@ impl Validator<'_> {
         }
         Ok(Chain {
             name: name.to_owned(),
-            datadir: if is_kmd { None } else { Some(datadir.map(|d| d.0).unwrap_or_else(|| ac_name.clone())) },
+            datadir: if is_kmd {
+                None
+            } else {
+                Some(datadir.map(|d| d.0).unwrap_or_else(|| ac_name.clone()))
+            },
             ac_name,
             params,
             addnode,
@@ -657,10 +743,16 @@ impl Validator<'_> {
     }
 
     fn unknown_chain_key(&self, key: &Key, parent: &str) -> ConfigError {
-        let known: Vec<&str> = CHAIN_KEYS.iter().copied().chain(acparams::PARAMS.iter().map(|p| p.name)).collect();
+        let known: Vec<&str> = CHAIN_KEYS
+            .iter()
+            .copied()
+            .chain(acparams::PARAMS.iter().map(|p| p.name))
+            .collect();
         let mut err = self.unknown_key(key, parent, &known);
         if key.name.starts_with("ac_") && suggest(&key.name, &known).is_none() {
-            err.message.push_str(": komodod does not know this -ac_* parameter and would silently ignore it");
+            err.message.push_str(
+                ": komodod does not know this -ac_* parameter and would silently ignore it",
+            );
         }
         err
     }
@@ -674,28 +766,55 @@ impl Validator<'_> {
         for (i, item) in self.list(node, field, what)?.iter().enumerate() {
             let f = format!("{field}[{i}]");
             let flag = self.string(item, &f, "a komodod flag (-name or -name=value)")?;
-            let name = flag.strip_prefix('-').map(|rest| rest.split('=').next().unwrap_or(rest));
+            let name = flag
+                .strip_prefix('-')
+                .map(|rest| rest.split('=').next().unwrap_or(rest));
             let Some(name) = name.filter(|n| {
                 n.starts_with(|c: char| c.is_ascii_lowercase())
-                    && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    && n.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             }) else {
-                return Err(self.err(item.pos, &f, format!("`{}` is not a komodod flag (-name or -name=value)", printable(flag))));
+                return Err(self.err(
+                    item.pos,
+                    &f,
+                    format!(
+                        "`{}` is not a komodod flag (-name or -name=value)",
+                        printable(flag)
+                    ),
+                ));
             };
             if flag.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(self.err(item.pos, &f, format!("`{}` contains whitespace or control characters", printable(flag))));
+                return Err(self.err(
+                    item.pos,
+                    &f,
+                    format!(
+                        "`{}` contains whitespace or control characters",
+                        printable(flag)
+                    ),
+                ));
             }
             let managed = match name {
-                n if n.starts_with("ac_") => Some("its own key under the chain (it is part of the chain's identity)"),
+                n if n.starts_with("ac_") => {
+                    Some("its own key under the chain (it is part of the chain's identity)")
+                }
                 "addnode" => Some("`addnode`"),
                 "pubkey" => Some("the top-level `pubkey`"),
                 "datadir" => Some("`datadir`"),
                 "port" => Some("`p2p_port_override`"),
-                "conf" | "daemon" => Some("nothing: dokomodo writes the conf and runs komodod in the foreground"),
-                n if n.starts_with("rpc") => Some("`rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)"),
+                "conf" | "daemon" => {
+                    Some("nothing: dokomodo writes the conf and runs komodod in the foreground")
+                }
+                n if n.starts_with("rpc") => Some(
+                    "`rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)",
+                ),
                 _ => None,
             };
             if let Some(instead) = managed {
-                return Err(self.err(item.pos, &f, format!("-{name} is managed by dokomodo; use {instead}")));
+                return Err(self.err(
+                    item.pos,
+                    &f,
+                    format!("-{name} is managed by dokomodo; use {instead}"),
+                ));
             }
             flags.push(flag.to_owned());
         }
@@ -706,7 +825,11 @@ impl Validator<'_> {
         match &node.value {
             Value::Int(i) if (1..=65535).contains(i) => Ok(*i as u16),
             Value::Int(i) => Err(self.err(node.pos, field, format!("{i} is not a port (1-65535)"))),
-            other => Err(self.err(node.pos, field, format!("expected a port number, found {}", other.kind()))),
+            other => Err(self.err(
+                node.pos,
+                field,
+                format!("expected a port number, found {}", other.kind()),
+            )),
         }
     }
 
@@ -732,25 +855,45 @@ impl Validator<'_> {
         let text = match (&node.value, param.kind) {
             (Value::Seq(items), Kind::IntList) => {
                 if items.is_empty() {
-                    return Err(self.err(node.pos, field, "is an empty list; remove the key or give at least one value"));
+                    return Err(self.err(
+                        node.pos,
+                        field,
+                        "is an empty list; remove the key or give at least one value",
+                    ));
                 }
                 let parts = items.iter().map(scalar).collect::<Result<Vec<_>>>()?;
                 parts.join(",")
             }
             (Value::Seq(_), _) => {
-                return Err(self.err(node.pos, field, format!("expected {}, found a list", expectation(param.kind))));
+                return Err(self.err(
+                    node.pos,
+                    field,
+                    format!("expected {}, found a list", expectation(param.kind)),
+                ));
             }
             _ => scalar(node)?,
         };
         acparams::check(param, &text).map_err(|expected| {
-            self.err(node.pos, field, format!("`{}` is not valid: expected {expected}", printable(&text)))
+            self.err(
+                node.pos,
+                field,
+                format!("`{}` is not valid: expected {expected}", printable(&text)),
+            )
         })?;
         Ok(text)
     }
 
     fn cross_checks(&self, config: &Config, chains_node: &Node) -> Result<()> {
-        let Value::Map(entries) = &chains_node.value else { return Ok(()) };
-        let key_of = |name: &str| entries.iter().find(|(k, _)| k.name == name).map(|(k, _)| k.pos).unwrap_or_default();
+        let Value::Map(entries) = &chains_node.value else {
+            return Ok(());
+        };
+        let key_of = |name: &str| {
+            entries
+                .iter()
+                .find(|(k, _)| k.name == name)
+                .map(|(k, _)| k.pos)
+                .unwrap_or_default()
+        };
         let mut ports: BTreeMap<u16, (&str, &str)> = BTreeMap::new();
         let mut dirs: BTreeMap<PathBuf, &str> = BTreeMap::new();
         for chain in &config.chains {
@@ -794,7 +937,8 @@ impl Validator<'_> {
     }
 }
 
-const NAME_RULE: &str = "use letters, digits, `_`, `-` and `.`, starting with a letter or digit, at most 64 characters";
+const NAME_RULE: &str =
+    "use letters, digits, `_`, `-` and `.`, starting with a letter or digit, at most 64 characters";
 
 /// Chain names, ac_names and datadirs: what komodod accepts as a symbol, and
 /// nothing that could leave ~/.komodo (no `/`, no `..`, no leading `.`).
@@ -815,7 +959,9 @@ fn is_host(s: &str) -> bool {
             !label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         })
 }
 
@@ -835,12 +981,15 @@ fn is_allow(s: &str) -> bool {
         Some((a, m)) => (a, Some(m)),
         None => (s, None),
     };
-    let Ok(ip) = addr.parse::<std::net::IpAddr>() else { return false };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return false;
+    };
     match mask {
         None => true,
         Some(m) => {
             let max = if ip.is_ipv4() { 32 } else { 128 };
-            m.parse::<u8>().is_ok_and(|p| p <= max) || (ip.is_ipv4() && m.parse::<std::net::Ipv4Addr>().is_ok())
+            m.parse::<u8>().is_ok_and(|p| p <= max)
+                || (ip.is_ipv4() && m.parse::<std::net::Ipv4Addr>().is_ok())
         }
     }
 }
@@ -848,7 +997,9 @@ fn is_allow(s: &str) -> bool {
 fn is_safe_path(s: &str) -> bool {
     !s.is_empty()
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && !Path::new(s).components().any(|c| matches!(c, std::path::Component::ParentDir))
+        && !Path::new(s)
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
 }
 
 fn expectation(kind: Kind) -> &'static str {
@@ -866,7 +1017,11 @@ fn printable(s: &str) -> String {
 }
 
 fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_owned() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 /// The closest known key, if it is close enough to be a typo.
@@ -887,13 +1042,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d = d.min(rows[i - 2][j - 2] + 1);
             }
@@ -917,7 +1074,10 @@ mod tests {
 
     #[test]
     fn suggests_close_keys_only() {
-        assert_eq!(suggest("ac_suply", &["ac_supply", "ac_staked"]), Some("ac_supply"));
+        assert_eq!(
+            suggest("ac_suply", &["ac_supply", "ac_staked"]),
+            Some("ac_supply")
+        );
         assert_eq!(suggest("chian", TOP_KEYS), Some("chains"));
         assert_eq!(suggest("zzzzzz", TOP_KEYS), None);
         assert_eq!(edit_distance("ac_sapling", "ac_saplnig"), 1);
@@ -925,7 +1085,17 @@ mod tests {
 
     #[test]
     fn names_that_leave_the_data_directory_are_refused() {
-        for bad in ["..", "../x", "a/b", "", ".hidden", "a b", "a\0b", "-x", &"A".repeat(65)] {
+        for bad in [
+            "..",
+            "../x",
+            "a/b",
+            "",
+            ".hidden",
+            "a b",
+            "a\0b",
+            "-x",
+            &"A".repeat(65),
+        ] {
             assert!(!is_name(bad), "{bad:?}");
         }
         for good in ["KMD", "GLEEC_OLD", "VOTE2021", "k64", "A.B-C"] {
@@ -951,7 +1121,10 @@ mod tests {
 
     #[test]
     fn list_values_become_komodod_comma_lists() {
-        let c = load("chains:\n  X:\n    host: 127.0.0.1\n    ac_reward: [100, 200]\n    ac_end: \"1,2\"\n").unwrap();
+        let c = load(
+            "chains:\n  X:\n    host: 127.0.0.1\n    ac_reward: [100, 200]\n    ac_end: \"1,2\"\n",
+        )
+        .unwrap();
         assert_eq!(c.chains[0].params["ac_reward"], "100,200");
         assert_eq!(c.chains[0].params["ac_end"], "1,2");
     }
@@ -967,7 +1140,9 @@ mod tests {
 
     #[test]
     fn remote_host_needs_rpc_allow() {
-        assert!(error("chains:\n  BEER: {ac_supply: 100000000}\n").contains("`rpc.allow` is empty"));
+        assert!(
+            error("chains:\n  BEER: {ac_supply: 100000000}\n").contains("`rpc.allow` is empty")
+        );
     }
 
     #[test]
@@ -983,7 +1158,13 @@ mod tests {
         let c = load("iguana:\n  startup: false\n  myipaddr: 203.0.113.7\n  notaries: [198.51.100.1, 198.51.100.2, 198.51.100.1]\nchains:\n  KMD: {host: 127.0.0.1}\n").unwrap();
         assert!(!c.iguana.startup);
         assert_eq!(c.iguana.myipaddr, Some("203.0.113.7".parse().unwrap()));
-        assert_eq!(c.iguana.notaries, ["198.51.100.1".parse::<std::net::Ipv4Addr>().unwrap(), "198.51.100.2".parse().unwrap()]);
+        assert_eq!(
+            c.iguana.notaries,
+            [
+                "198.51.100.1".parse::<std::net::Ipv4Addr>().unwrap(),
+                "198.51.100.2".parse().unwrap()
+            ]
+        );
         let d = load("chains:\n  KMD: {host: 127.0.0.1}\n").unwrap();
         assert!(d.iguana.startup && d.iguana.myipaddr.is_none() && d.iguana.notaries.is_empty());
         assert_eq!(
@@ -991,7 +1172,9 @@ mod tests {
             "notary.yaml:2:12: iguana.startup: expected true or false, found a string"
         );
         assert_eq!(
-            error("iguana:\n  notaries: [1.2.3.4, seed.example.org]\nchains:\n  KMD: {host: 127.0.0.1}\n"),
+            error(
+                "iguana:\n  notaries: [1.2.3.4, seed.example.org]\nchains:\n  KMD: {host: 127.0.0.1}\n"
+            ),
             "notary.yaml:2:23: iguana.notaries[1]: `seed.example.org` is not an IPv4 address (iguana takes no host names and no IPv6)"
         );
         assert_eq!(
@@ -1002,7 +1185,9 @@ mod tests {
 
     #[test]
     fn x_keys_hold_anchors() {
-        let c = load("x-seeds: &s [1.2.3.4]\nchains:\n  KMD:\n    host: 127.0.0.1\n    addnode: *s\n").unwrap();
+        let c =
+            load("x-seeds: &s [1.2.3.4]\nchains:\n  KMD:\n    host: 127.0.0.1\n    addnode: *s\n")
+                .unwrap();
         assert_eq!(c.chains[0].addnode, ["1.2.3.4"]);
     }
 
@@ -1017,22 +1202,40 @@ mod tests {
         let c = load("chains:\n  THC:\n    host: 127.0.0.1\n    ac_supply: 251253103\n    args: [-earlytxid=7e4a76, -addressindex=1]\n").unwrap();
         assert_eq!(c.chains[0].args, ["-earlytxid=7e4a76", "-addressindex=1"]);
         for (flag, why) in [
-            ("-ac_supply=5", "-ac_supply is managed by dokomodo; use its own key under the chain"),
-            ("-rpcpassword=x", "-rpcpassword is managed by dokomodo; use `rpc.allow` or `rpc_port_override`"),
+            (
+                "-ac_supply=5",
+                "-ac_supply is managed by dokomodo; use its own key under the chain",
+            ),
+            (
+                "-rpcpassword=x",
+                "-rpcpassword is managed by dokomodo; use `rpc.allow` or `rpc_port_override`",
+            ),
             ("-daemon", "-daemon is managed by dokomodo"),
             ("earlytxid=1", "is not a komodod flag"),
         ] {
-            let err = error(&format!("chains:\n  X:\n    host: 127.0.0.1\n    args: [\"{flag}\"]\n"));
+            let err = error(&format!(
+                "chains:\n  X:\n    host: 127.0.0.1\n    args: [\"{flag}\"]\n"
+            ));
             assert!(err.contains(why), "{flag}: {err}");
-            assert!(err.starts_with("notary.yaml:4:12: chains.X.args[0]: "), "{err}");
+            assert!(
+                err.starts_with("notary.yaml:4:12: chains.X.args[0]: "),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn allow_and_seed_syntax() {
-        assert!(is_allow("172.20.0.0/16") && is_allow("10.0.0.1") && is_allow("10.0.0.0/255.0.0.0") && is_allow("fd00::/8"));
+        assert!(
+            is_allow("172.20.0.0/16")
+                && is_allow("10.0.0.1")
+                && is_allow("10.0.0.0/255.0.0.0")
+                && is_allow("fd00::/8")
+        );
         assert!(!is_allow("10.0.0.0/33") && !is_allow("anything") && !is_allow("10.0.0.0/"));
-        assert!(is_seed("78.47.196.146") && is_seed("seed.example.org:7770") && is_seed("[::1]:7770"));
+        assert!(
+            is_seed("78.47.196.146") && is_seed("seed.example.org:7770") && is_seed("[::1]:7770")
+        );
         assert!(!is_seed("1.2.3.4 #x") && !is_seed("a=b") && !is_seed(""));
     }
 }

@@ -39,7 +39,11 @@ pub struct Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Credentials {{ rpcuser: {}, rpcpassword: <redacted> }}", self.rpcuser)
+        write!(
+            f,
+            "Credentials {{ rpcuser: {}, rpcpassword: <redacted> }}",
+            self.rpcuser
+        )
     }
 }
 
@@ -128,17 +132,40 @@ mod tests {
     fn v1_vectors() {
         let s = seed("correct horse battery staple");
         let cases = [
-            ("KMD", "", "user6b1617eb1efd71ae", "pass0c765689a9d32a7f69a82c2119c4cce7335425b0ff4d1178df0a3adf09605c08"),
-            ("BEER", "BEER", "user6c7c7a10aa152bb9", "pass1a05281bae455236e7c8ded0c0c56c3aa01eb9561b67f7f0338e0cc7fb1296ef"),
-            ("GLEEC", "GLEEC_OLD", "user260e3e0050b9f186", "passfc78dca4d36054da82799ed892a2925a693203a66971b83c44f9bf396305ce47"),
+            (
+                "KMD",
+                "",
+                "user6b1617eb1efd71ae",
+                "pass0c765689a9d32a7f69a82c2119c4cce7335425b0ff4d1178df0a3adf09605c08",
+            ),
+            (
+                "BEER",
+                "BEER",
+                "user6c7c7a10aa152bb9",
+                "pass1a05281bae455236e7c8ded0c0c56c3aa01eb9561b67f7f0338e0cc7fb1296ef",
+            ),
+            (
+                "GLEEC",
+                "GLEEC_OLD",
+                "user260e3e0050b9f186",
+                "passfc78dca4d36054da82799ed892a2925a693203a66971b83c44f9bf396305ce47",
+            ),
         ];
         // One keyed seed reused for every chain, as the iguana role does.
         let keys = Keys::new(&s);
         for (ac_name, datadir, user, pass) in cases {
             let c = derive(&s, ac_name, datadir);
-            assert_eq!((c.rpcuser.as_str(), c.rpcpassword.as_str()), (user, pass), "{ac_name}/{datadir}");
+            assert_eq!(
+                (c.rpcuser.as_str(), c.rpcpassword.as_str()),
+                (user, pass),
+                "{ac_name}/{datadir}"
+            );
             let c = keys.derive(ac_name, datadir);
-            assert_eq!((c.rpcuser.as_str(), c.rpcpassword.as_str()), (user, pass), "{ac_name}/{datadir}, reused keys");
+            assert_eq!(
+                (c.rpcuser.as_str(), c.rpcpassword.as_str()),
+                (user, pass),
+                "{ac_name}/{datadir}, reused keys"
+            );
         }
     }
 
@@ -148,7 +175,11 @@ mod tests {
         assert_eq!(c.rpcuser.len(), 20);
         assert_eq!(c.rpcpassword.len(), 68);
         for s in [&c.rpcuser, &c.rpcpassword] {
-            assert!(s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()), "{s}");
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
+                "{s}"
+            );
         }
     }
 
@@ -159,7 +190,10 @@ mod tests {
         let old = derive(&s, "GLEEC", "GLEEC_OLD");
         assert_ne!(gleec.rpcpassword, old.rpcpassword);
         assert_ne!(gleec.rpcuser, old.rpcuser);
-        assert_ne!(derive(&seed("0123456789abcdeg"), "GLEEC", "GLEEC").rpcpassword, gleec.rpcpassword);
+        assert_ne!(
+            derive(&seed("0123456789abcdeg"), "GLEEC", "GLEEC").rpcpassword,
+            gleec.rpcpassword
+        );
         // Purpose separation: the user is not a prefix of the password's mac.
         assert_ne!(&gleec.rpcpassword[4..20], &gleec.rpcuser[4..]);
     }

@@ -630,7 +630,9 @@ impl<'r> Transaction<'r> {
         if old[..] != contents[..] {
             return Ok(Existing::Different);
         }
-        let fix = self.wrong_mode(&meta, self.modes.file_mode()).then_some(file);
+        let fix = self
+            .wrong_mode(&meta, self.modes.file_mode())
+            .then_some(file);
         Ok(Existing::Same { fix })
     }
 

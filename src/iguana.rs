@@ -53,7 +53,11 @@ impl StartupOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("iguana start-up: iguana did not answer at 127.0.0.1:{port} within {} ({last})", rpc::seconds(*waited))]
-    IguanaSilent { port: u16, waited: Duration, last: RpcError },
+    IguanaSilent {
+        port: u16,
+        waited: Duration,
+        last: RpcError,
+    },
     #[error("iguana start-up: waited {} for {what}", rpc::seconds(*waited))]
     ChainSilent { what: String, waited: Duration },
     #[error("iguana start-up: cannot read {path}: {reason} (it is written by `render iguana`)")]
@@ -68,8 +72,19 @@ pub enum StartupError {
 /// started, with the seed `run` already loaded (for the chains' credentials).
 /// Returns at once, with a log line, when `iguana.startup` is false. With no
 /// passphrase the wallet stays locked, with a warning.
-pub fn startup(config: &Config, home: &Path, seed: &Seed, passphrase: Option<&Passphrase>) -> Result<(), StartupError> {
-    startup_with(config, home, seed, passphrase, &StartupOptions::for_config(config))
+pub fn startup(
+    config: &Config,
+    home: &Path,
+    seed: &Seed,
+    passphrase: Option<&Passphrase>,
+) -> Result<(), StartupError> {
+    startup_with(
+        config,
+        home,
+        seed,
+        passphrase,
+        &StartupOptions::for_config(config),
+    )
 }
 
 /// `startup`, with the seed and the timeouts given.
@@ -84,34 +99,73 @@ pub fn startup_with(
         info!("iguana.startup is false: not calling iguana's start-up methods");
         return Ok(());
     }
-    let iguana = Iguana { port: options.iguana_port, timeout: options.call_timeout };
+    let iguana = Iguana {
+        port: options.iguana_port,
+        timeout: options.call_timeout,
+    };
 
     let start = Instant::now();
-    rpc::retry(start + options.iguana_wait, Duration::from_secs(5), |t| probe::iguana_answers(iguana.port, t)).map_err(|last| {
-        StartupError::IguanaSilent { port: iguana.port, waited: options.iguana_wait, last }
+    rpc::retry(start + options.iguana_wait, Duration::from_secs(5), |t| {
+        probe::iguana_answers(iguana.port, t)
+    })
+    .map_err(|last| StartupError::IguanaSilent {
+        port: iguana.port,
+        waited: options.iguana_wait,
+        last,
     })?;
-    info!("iguana answers at 127.0.0.1:{} (after {})", iguana.port, rpc::seconds(probe::round(start.elapsed())));
+    info!(
+        "iguana answers at 127.0.0.1:{} (after {})",
+        iguana.port,
+        rpc::seconds(probe::round(start.elapsed()))
+    );
 
     match my_ip(config) {
         Some((ip, origin)) => {
-            iguana.call("myipaddr", &object(&[("agent", "SuperNET"), ("method", "myipaddr"), ("ipaddr", &ip.to_string())]), Strict::No)?;
+            iguana.call(
+                "myipaddr",
+                &object(&[
+                    ("agent", "SuperNET"),
+                    ("method", "myipaddr"),
+                    ("ipaddr", &ip.to_string()),
+                ]),
+                Strict::No,
+            )?;
             info!("myipaddr {ip} ({origin})");
         }
-        None => warn!("myipaddr skipped: set `iguana.myipaddr` to this notary's public IPv4 address"),
+        None => {
+            warn!("myipaddr skipped: set `iguana.myipaddr` to this notary's public IPv4 address")
+        }
     }
 
     for ip in &config.iguana.notaries {
-        iguana.call("addnotary", &object(&[("agent", "iguana"), ("method", "addnotary"), ("ipaddr", &ip.to_string())]), Strict::No)?;
+        iguana.call(
+            "addnotary",
+            &object(&[
+                ("agent", "iguana"),
+                ("method", "addnotary"),
+                ("ipaddr", &ip.to_string()),
+            ]),
+            Strict::No,
+        )?;
         info!("addnotary {ip}");
     }
 
     for chain in &config.chains {
         let creds = crate::creds::for_chain(seed, chain);
         let now = Instant::now();
-        probe::wait_for_chain(chain, &creds, now, now + options.chain_wait)
-            .map_err(|what| StartupError::ChainSilent { what, waited: options.chain_wait })?;
-        let path = home.join(render::addcoin_dir(config)).join(format!("{}.json", chain.name));
-        let body = std::fs::read(&path).map_err(|e| StartupError::Addcoin { reason: crate::describe_io(&e), path: path.clone() })?;
+        probe::wait_for_chain(chain, &creds, now, now + options.chain_wait).map_err(|what| {
+            StartupError::ChainSilent {
+                what,
+                waited: options.chain_wait,
+            }
+        })?;
+        let path = home
+            .join(render::addcoin_dir(config))
+            .join(format!("{}.json", chain.name));
+        let body = std::fs::read(&path).map_err(|e| StartupError::Addcoin {
+            reason: crate::describe_io(&e),
+            path: path.clone(),
+        })?;
         iguana.call(&format!("addcoin {}", chain.name), &body, Strict::Yes)?;
         info!("addcoin {} ({})", chain.name, path.display());
     }
@@ -119,7 +173,10 @@ pub fn startup_with(
     match passphrase {
         Some(passphrase) => {
             iguana.unlock(passphrase)?;
-            info!("walletpassphrase: wallet unlocked (passphrase from {})", passphrase.path.display());
+            info!(
+                "walletpassphrase: wallet unlocked (passphrase from {})",
+                passphrase.path.display()
+            );
         }
         None => warn!(
             "walletpassphrase skipped: no {} and {} is not mounted; the wallet stays locked and iguana cannot sign",
@@ -134,7 +191,12 @@ pub fn startup_with(
         None => warn!("dpow skipped: the YAML has no `pubkey`, so this node does not notarise"),
         Some(pubkey) => {
             for chain in &config.chains {
-                let body = object(&[("agent", "iguana"), ("method", "dpow"), ("symbol", &chain.name), ("pubkey", pubkey)]);
+                let body = object(&[
+                    ("agent", "iguana"),
+                    ("method", "dpow"),
+                    ("symbol", &chain.name),
+                    ("pubkey", pubkey),
+                ]);
                 iguana.call(&format!("dpow {}", chain.name), &body, Strict::Yes)?;
                 info!("dpow {}", chain.name);
             }
@@ -163,8 +225,13 @@ struct Iguana {
 
 impl Iguana {
     fn call(&self, step: &str, body: &[u8], strict: Strict) -> Result<(), StartupError> {
-        let response = rpc::post("127.0.0.1", self.port, None, body, self.timeout)
-            .map_err(|error| StartupError::Call { step: step.to_owned(), error })?;
+        let response =
+            rpc::post("127.0.0.1", self.port, None, body, self.timeout).map_err(|error| {
+                StartupError::Call {
+                    step: step.to_owned(),
+                    error,
+                }
+            })?;
         match problem(response.status, &response.reason, &response.text()) {
             None => Ok(()),
             // A coin or peer iguana already has (it keeps some across restarts).
@@ -173,10 +240,16 @@ impl Iguana {
                 Ok(())
             }
             Some(problem) if strict == Strict::No => {
-                warn!("{step}: iguana answered with an error: {}", rpc::printable(&problem));
+                warn!(
+                    "{step}: iguana answered with an error: {}",
+                    rpc::printable(&problem)
+                );
                 Ok(())
             }
-            Some(problem) => Err(StartupError::Refused { step: step.to_owned(), reply: rpc::printable(&problem) }),
+            Some(problem) => Err(StartupError::Refused {
+                step: step.to_owned(),
+                reply: rpc::printable(&problem),
+            }),
         }
     }
 
@@ -193,11 +266,23 @@ impl Iguana {
         let result = rpc::post("127.0.0.1", self.port, None, body.as_bytes(), self.timeout);
         wipe_string(&mut body);
         let step = "walletpassphrase".to_owned();
-        let mut response = result.map_err(|error| StartupError::Call { step: step.clone(), error })?;
-        let refused = problem(response.status, &response.reason, std::str::from_utf8(&response.body).unwrap_or("")).is_some();
+        let mut response = result.map_err(|error| StartupError::Call {
+            step: step.clone(),
+            error,
+        })?;
+        let refused = problem(
+            response.status,
+            &response.reason,
+            std::str::from_utf8(&response.body).unwrap_or(""),
+        )
+        .is_some();
         secret::wipe(&mut response.body);
         if refused {
-            return Err(StartupError::Refused { step, reply: "(not shown: it may echo the passphrase); check the passphrase file".to_owned() });
+            return Err(StartupError::Refused {
+                step,
+                reply: "(not shown: it may echo the passphrase); check the passphrase file"
+                    .to_owned(),
+            });
         }
         Ok(())
     }
@@ -286,7 +371,13 @@ mod tests {
     #[test]
     fn operators_json_shapes() {
         assert_eq!(
-            String::from_utf8(object(&[("agent", "iguana"), ("method", "dpow"), ("symbol", "BEER"), ("pubkey", "02ab")])).unwrap(),
+            String::from_utf8(object(&[
+                ("agent", "iguana"),
+                ("method", "dpow"),
+                ("symbol", "BEER"),
+                ("pubkey", "02ab")
+            ]))
+            .unwrap(),
             r#"{"agent":"iguana","method":"dpow","symbol":"BEER","pubkey":"02ab"}"#
         );
     }
@@ -296,7 +387,17 @@ mod tests {
         for ip in ["78.47.196.146", "8.8.8.8", "100.128.0.1"] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["10.1.2.3", "172.20.0.5", "192.168.1.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "192.0.2.1", "0.0.0.0", "255.255.255.255"] {
+        for ip in [
+            "10.1.2.3",
+            "172.20.0.5",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "192.0.2.1",
+            "0.0.0.0",
+            "255.255.255.255",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -306,7 +407,13 @@ mod tests {
         assert_eq!(problem(200, "OK", r#"{"result":"success"}"#), None);
         assert_eq!(problem(200, "OK", r#"{"result":"x","error":null}"#), None);
         assert_eq!(problem(200, "OK", "not json"), None);
-        assert_eq!(problem(200, "OK", r#"{"error":"no coin"}"#).as_deref(), Some("no coin"));
-        assert_eq!(problem(500, "Internal Server Error", "").as_deref(), Some("HTTP 500 Internal Server Error"));
+        assert_eq!(
+            problem(200, "OK", r#"{"error":"no coin"}"#).as_deref(),
+            Some("no coin")
+        );
+        assert_eq!(
+            problem(500, "Internal Server Error", "").as_deref(),
+            Some("HTTP 500 Internal Server Error")
+        );
     }
 }

@@ -36,7 +36,10 @@ pub fn members(text: &str) -> Option<Vec<(String, &str)>> {
 
 /// The raw value of member `key` of the object `text`.
 pub fn member<'t>(text: &'t str, key: &str) -> Option<&'t str> {
-    members(text)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    members(text)?
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
 }
 
 /// Decodes a raw JSON string literal (with its quotes). `None` for anything else.
@@ -146,7 +149,9 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
                 .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.')))
                 .map_or(b.len(), |n| i + n);
             let word = &b[i..end];
-            let number = word.first().is_some_and(|c| c.is_ascii_digit() || *c == b'-');
+            let number = word
+                .first()
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'-');
             (end > i && (number || matches!(word, b"true" | b"false" | b"null"))).then_some(end)
         }
     }
@@ -160,18 +165,38 @@ mod tests {
     fn komodod_replies() {
         let ok = r#"{"result":{"version":3,"blocks":42,"name":"a \"}\" b"},"error":null,"id":"dokomodo"}"#;
         let m = members(ok).unwrap();
-        assert_eq!(m[0], ("result".to_owned(), r#"{"version":3,"blocks":42,"name":"a \"}\" b"}"#));
+        assert_eq!(
+            m[0],
+            (
+                "result".to_owned(),
+                r#"{"version":3,"blocks":42,"name":"a \"}\" b"}"#
+            )
+        );
         assert_eq!(m[1], ("error".to_owned(), "null"));
         assert_eq!(member(m[0].1, "blocks"), Some("42"));
         let err = "{\"result\":null,\"error\":{\"code\":-28,\"message\":\"Loading block index...\"},\"id\":\"dokomodo\"}\n";
         let e = member(err, "error").unwrap();
         assert_eq!(member(e, "code"), Some("-28"));
-        assert_eq!(string(member(e, "message").unwrap()).unwrap(), "Loading block index...");
+        assert_eq!(
+            string(member(e, "message").unwrap()).unwrap(),
+            "Loading block index..."
+        );
     }
 
     #[test]
     fn not_an_object() {
-        for bad in ["", "[]", "{", "{\"a\":}", "{\"a\":1,}", "{\"a\":[1}", "{\"a\":1} x", "{\"a\" 1}", "{\"a\":nul}", "<html>"] {
+        for bad in [
+            "",
+            "[]",
+            "{",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":[1}",
+            "{\"a\":1} x",
+            "{\"a\" 1}",
+            "{\"a\":nul}",
+            "<html>",
+        ] {
             assert_eq!(members(bad), None, "{bad}");
         }
         assert_eq!(members(" { } ").unwrap().len(), 0);
@@ -179,7 +204,10 @@ mod tests {
 
     #[test]
     fn strings_decode_escapes_and_surrogates() {
-        assert_eq!(string(r#""a\n\"b\"\\\u00e9\ud83d\ude00""#).unwrap(), "a\n\"b\"\\é😀");
+        assert_eq!(
+            string(r#""a\n\"b\"\\\u00e9\ud83d\ude00""#).unwrap(),
+            "a\n\"b\"\\é😀"
+        );
         assert_eq!(string(r#""\ud83d""#), None);
         assert_eq!(string("42"), None);
     }

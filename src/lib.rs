@@ -9,19 +9,19 @@
 pub mod log;
 pub mod acparams;
 pub mod cli;
+pub mod config;
+pub mod creds;
 pub mod exit;
 pub mod files;
 pub mod iguana;
 pub mod json;
 pub mod passphrase;
+pub mod ports;
 pub mod probe;
 pub mod rpc;
-pub mod ports;
+pub mod secret;
 pub mod supervise;
 pub mod user;
-pub mod config;
-pub mod creds;
-pub mod secret;
 pub mod yaml;
 
 /// An I/O error as a person reads it: "No such file or directory", without
@@ -33,5 +33,5 @@ pub fn describe_io(err: &std::io::Error) -> String {
         None => text,
     }
 }
-pub mod render;
 pub mod compose;
+pub mod render;

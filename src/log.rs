@@ -59,7 +59,9 @@ pub fn emit_with_detail(level: Level, message: &str, detail: Option<&str>) {
         (Format::Json, Some(detail)) => emit(level, format_args!("{message}\n{detail}")),
         (Format::Human, Some(detail)) => {
             emit(level, format_args!("{message}"));
-            let _ = std::io::stderr().lock().write_all(format!("{detail}\n").as_bytes());
+            let _ = std::io::stderr()
+                .lock()
+                .write_all(format!("{detail}\n").as_bytes());
         }
         (_, None) => emit(level, format_args!("{message}")),
     }
@@ -143,7 +145,10 @@ mod tests {
         assert_eq!(rfc3339(at(1_709_251_199, 999)), "2024-02-29T23:59:59.999Z");
         assert_eq!(rfc3339(at(4_107_542_400, 0)), "2100-03-01T00:00:00.000Z");
         assert_eq!(rfc3339(at(1_735_787_045, 678)), "2025-01-02T03:04:05.678Z");
-        assert_eq!(rfc3339(UNIX_EPOCH - Duration::from_secs(5)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH - Duration::from_secs(5)),
+            "1970-01-01T00:00:00.000Z"
+        );
     }
 
     #[test]
@@ -155,7 +160,11 @@ mod tests {
             let next_day = (prev.0, prev.1, prev.2 + 1) == (y, m, day);
             let next_month = (prev.0, prev.1 + 1, 1) == (y, m, day);
             let next_year = (prev.0 + 1, 1, 1) == (y, m, day) && prev.1 == 12 && prev.2 == 31;
-            assert!(next_day || next_month || next_year, "{prev:?} -> {:?}", (y, m, day));
+            assert!(
+                next_day || next_month || next_year,
+                "{prev:?} -> {:?}",
+                (y, m, day)
+            );
             prev = (y, m, day);
         }
     }
@@ -163,7 +172,13 @@ mod tests {
     #[test]
     fn json_lines_escape_the_message() {
         let l = line(Format::Json, Level::Warn, "a \"quoted\"\nline", at(0, 0));
-        assert_eq!(l, "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"warning\",\"msg\":\"a \\\"quoted\\\"\\nline\"}\n");
-        assert_eq!(line(Format::Human, Level::Info, "x", at(0, 0)), "dokomodo: info: x\n");
+        assert_eq!(
+            l,
+            "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"warning\",\"msg\":\"a \\\"quoted\\\"\\nline\"}\n"
+        );
+        assert_eq!(
+            line(Format::Human, Level::Info, "x", at(0, 0)),
+            "dokomodo: info: x\n"
+        );
     }
 }

@@ -99,13 +99,23 @@ pub fn load(env: &dyn Fn(&str) -> Option<OsString>) -> Result<Option<Passphrase>
     let meta = match std::fs::metadata(&path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => return Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(PassphraseError::Missing { path }),
-        Err(e) => return Err(PassphraseError::Unreadable { reason: crate::describe_io(&e), path }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(PassphraseError::Missing { path });
+        }
+        Err(e) => {
+            return Err(PassphraseError::Unreadable {
+                reason: crate::describe_io(&e),
+                path,
+            });
+        }
     };
     if meta.is_dir() {
         return Err(PassphraseError::IsDirectory { path });
     }
-    let unreadable = |e: std::io::Error, path: &PathBuf| PassphraseError::Unreadable { reason: crate::describe_io(&e), path: path.clone() };
+    let unreadable = |e: std::io::Error, path: &PathBuf| PassphraseError::Unreadable {
+        reason: crate::describe_io(&e),
+        path: path.clone(),
+    };
     let file = std::fs::File::open(&path).map_err(|e| unreadable(e, &path))?;
     // Sized up front so the buffer never grows (a growing Vec leaves copies
     // of the secret in freed memory).
@@ -140,17 +150,34 @@ mod tests {
         assert_eq!(pass.expose(), "word1 word2 \"quoted\"");
         assert!(!format!("{pass:?}").contains("word1"));
         std::fs::write(&file, "\n").unwrap();
-        assert_eq!(load(&env_with(&file)).unwrap_err().to_string(), format!("the wallet passphrase {} is empty", file.display()));
+        assert_eq!(
+            load(&env_with(&file)).unwrap_err().to_string(),
+            format!("the wallet passphrase {} is empty", file.display())
+        );
         std::fs::write(&file, vec![b'x'; MAX_LEN + 1]).unwrap();
-        assert!(matches!(load(&env_with(&file)), Err(PassphraseError::TooLarge { .. })));
+        assert!(matches!(
+            load(&env_with(&file)),
+            Err(PassphraseError::TooLarge { .. })
+        ));
         let missing = dir.join("nope");
-        assert_eq!(load(&env_with(&missing)).unwrap_err(), PassphraseError::Missing { path: missing.clone() });
-        assert!(matches!(load(&env_with(&dir)), Err(PassphraseError::IsDirectory { .. })));
+        assert_eq!(
+            load(&env_with(&missing)).unwrap_err(),
+            PassphraseError::Missing {
+                path: missing.clone()
+            }
+        );
+        assert!(matches!(
+            load(&env_with(&dir)),
+            Err(PassphraseError::IsDirectory { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn empty_variable_is_an_error() {
-        assert_eq!(load(&|_| Some(OsString::new())).unwrap_err(), PassphraseError::EmptyPath);
+        assert_eq!(
+            load(&|_| Some(OsString::new())).unwrap_err(),
+            PassphraseError::EmptyPath
+        );
     }
 }

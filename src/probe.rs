@@ -21,17 +21,30 @@ pub const IGUANA_PING: &str = r#"{"agent":"SuperNET","method":"help"}"#;
 
 /// iguana's RPC port: 7776 for the notary iguana, 7779 for the third-party one.
 pub fn iguana_port(config: &Config) -> u16 {
-    if config.iguana.elected == "3rd_party" { 7779 } else { 7776 }
+    if config.iguana.elected == "3rd_party" {
+        7779
+    } else {
+        7776
+    }
 }
 
 /// Where this container reaches a chain's RPC: its `host`, or 127.0.0.1 for
 /// a loopback host (komodod binds 127.0.0.1; `localhost` may resolve to ::1).
 pub fn rpc_host(chain: &Chain) -> &str {
-    if chain.is_remote() { &chain.host } else { "127.0.0.1" }
+    if chain.is_remote() {
+        &chain.host
+    } else {
+        "127.0.0.1"
+    }
 }
 
 /// `getinfo`, the call every komodod answers once its RPC is up.
-pub fn getinfo(host: &str, port: u16, creds: &Credentials, timeout: Duration) -> Result<String, RpcError> {
+pub fn getinfo(
+    host: &str,
+    port: u16,
+    creds: &Credentials,
+    timeout: Duration,
+) -> Result<String, RpcError> {
     rpc::json_rpc(host, port, creds, "getinfo", "[]", timeout)
 }
 
@@ -45,13 +58,19 @@ fn seconds_arg(parser: &mut lexopt::Parser, option: &str) -> Result<Duration, Fa
     let value = parser.value()?.string()?;
     match value.parse::<f64>() {
         Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
-        _ => Err(Failure::usage(format!("{option} takes a number of seconds (up to 86400), not `{value}`"))),
+        _ => Err(Failure::usage(format!(
+            "{option} takes a number of seconds (up to 86400), not `{value}`"
+        ))),
     }
 }
 
 fn port_arg(parser: &mut lexopt::Parser) -> Result<u16, Failure> {
     let value = parser.value()?.string()?;
-    value.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| Failure::usage(format!("--port takes a port number, not `{value}`")))
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| Failure::usage(format!("--port takes a port number, not `{value}`")))
 }
 
 fn failed(message: String) -> Failure {
@@ -87,7 +106,11 @@ pub(crate) fn health(global: &mut Global, parser: &mut lexopt::Parser) -> Result
             other => return Err(other.unexpected().into()),
         }
     }
-    let chain = chain.or_else(|| cli::env(cli::CHAIN_VAR).filter(|v| !v.is_empty()).map(|v| v.to_string_lossy().into_owned()));
+    let chain = chain.or_else(|| {
+        cli::env(cli::CHAIN_VAR)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_string_lossy().into_owned())
+    });
     let config = global.load()?;
     match chain {
         Some(name) => {
@@ -99,7 +122,8 @@ pub(crate) fn health(global: &mut Global, parser: &mut lexopt::Parser) -> Result
         }
         None => {
             let port = port.unwrap_or(iguana_port(&config));
-            iguana_answers(port, timeout).map_err(|e| failed(format!("iguana at 127.0.0.1:{port}: {e}")))?;
+            iguana_answers(port, timeout)
+                .map_err(|e| failed(format!("iguana at 127.0.0.1:{port}: {e}")))?;
         }
     }
     Ok(exit::OK)
@@ -141,7 +165,9 @@ fn timeout_and_names(
 }
 
 pub(crate) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8, Failure> {
-    let Some((timeout, names)) = timeout_and_names(global, parser, STATUS_USAGE, Duration::from_secs(3))? else {
+    let Some((timeout, names)) =
+        timeout_and_names(global, parser, STATUS_USAGE, Duration::from_secs(3))?
+    else {
         return Ok(crate::exit::OK);
     };
     let config = global.load()?;
@@ -152,22 +178,50 @@ pub(crate) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result
             .iter()
             .map(|chain| {
                 let creds = creds::for_chain(&seed, chain);
-                s.spawn(move || match getinfo(rpc_host(chain), chain.rpc_port(), &creds, timeout) {
-                    Ok(info) => match crate::json::member(&info, "blocks") {
-                        Some(blocks) => format!("answers, {blocks} blocks"),
-                        None => "answers".to_owned(),
+                s.spawn(
+                    move || match getinfo(rpc_host(chain), chain.rpc_port(), &creds, timeout) {
+                        Ok(info) => match crate::json::member(&info, "blocks") {
+                            Some(blocks) => format!("answers, {blocks} blocks"),
+                            None => "answers".to_owned(),
+                        },
+                        Err(e) => format!("no: {e}"),
                     },
-                    Err(e) => format!("no: {e}"),
-                })
+                )
             })
             .collect();
-        probes.into_iter().map(|p| p.join().unwrap_or_else(|_| "no: the probe failed".to_owned())).collect()
+        probes
+            .into_iter()
+            .map(|p| {
+                p.join()
+                    .unwrap_or_else(|_| "no: the probe failed".to_owned())
+            })
+            .collect()
     });
-    let name_w = chains.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
-    let host_w = chains.iter().map(|c| rpc_host(c).len()).max().unwrap_or(4).max(4);
-    let mut out = format!("{:name_w$}  {:>5}  {:>5}  {:host_w$}  RPC ANSWERS\n", "NAME", "P2P", "RPC", "HOST");
+    let name_w = chains
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let host_w = chains
+        .iter()
+        .map(|c| rpc_host(c).len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!(
+        "{:name_w$}  {:>5}  {:>5}  {:host_w$}  RPC ANSWERS\n",
+        "NAME", "P2P", "RPC", "HOST"
+    );
     for (chain, answer) in chains.iter().zip(answers) {
-        let _ = writeln!(out, "{:name_w$}  {:>5}  {:>5}  {:host_w$}  {answer}", chain.name, chain.p2p_port(), chain.rpc_port(), rpc_host(chain));
+        let _ = writeln!(
+            out,
+            "{:name_w$}  {:>5}  {:>5}  {:host_w$}  {answer}",
+            chain.name,
+            chain.p2p_port(),
+            chain.rpc_port(),
+            rpc_host(chain)
+        );
     }
     cli::print(&out)
 }
@@ -185,7 +239,9 @@ never answered); 78 when the YAML or the seed is wrong.
 ";
 
 pub(crate) fn wait(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8, Failure> {
-    let Some((timeout, names)) = timeout_and_names(global, parser, WAIT_USAGE, Duration::from_secs(600))? else {
+    let Some((timeout, names)) =
+        timeout_and_names(global, parser, WAIT_USAGE, Duration::from_secs(600))?
+    else {
         return Ok(crate::exit::OK);
     };
     let config = global.load()?;
@@ -194,7 +250,11 @@ pub(crate) fn wait(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u
     let start = Instant::now();
     let deadline = start + timeout;
     let names: Vec<&str> = chains.iter().map(|c| c.name.as_str()).collect();
-    info!("waiting up to {} for {}", rpc::seconds(timeout), names.join(", "));
+    info!(
+        "waiting up to {} for {}",
+        rpc::seconds(timeout),
+        names.join(", ")
+    );
     let silent: Vec<String> = std::thread::scope(|s| {
         let waits: Vec<_> = chains
             .iter()
@@ -203,21 +263,42 @@ pub(crate) fn wait(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u
                 s.spawn(move || wait_for_chain(chain, &creds, start, deadline).err())
             })
             .collect();
-        waits.into_iter().filter_map(|w| w.join().unwrap_or_else(|_| Some("the wait failed".to_owned()))).collect()
+        waits
+            .into_iter()
+            .filter_map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Some("the wait failed".to_owned()))
+            })
+            .collect()
     });
     if silent.is_empty() {
         return Ok(exit::OK);
     }
-    Err(failed(format!("timed out after {}: no answer from {}", rpc::seconds(timeout), silent.join("; "))))
+    Err(failed(format!(
+        "timed out after {}: no answer from {}",
+        rpc::seconds(timeout),
+        silent.join("; ")
+    )))
 }
 
 /// Retries getinfo until it succeeds (logged) or the deadline passes; the
 /// error names the chain and its last failure.
-pub fn wait_for_chain(chain: &Chain, creds: &Credentials, start: Instant, deadline: Instant) -> Result<(), String> {
+pub fn wait_for_chain(
+    chain: &Chain,
+    creds: &Credentials,
+    start: Instant,
+    deadline: Instant,
+) -> Result<(), String> {
     let (host, port) = (rpc_host(chain), chain.rpc_port());
-    match rpc::retry(deadline, Duration::from_secs(5), |t| getinfo(host, port, creds, t)) {
+    match rpc::retry(deadline, Duration::from_secs(5), |t| {
+        getinfo(host, port, creds, t)
+    }) {
         Ok(_) => {
-            info!("{} answers at {host}:{port} (after {})", chain.name, rpc::seconds(round(start.elapsed())));
+            info!(
+                "{} answers at {host}:{port} (after {})",
+                chain.name,
+                rpc::seconds(round(start.elapsed()))
+            );
             Ok(())
         }
         Err(e) => Err(format!("{} at {host}:{port} ({e})", chain.name)),
@@ -239,7 +320,10 @@ answers, walletpassphrase, dpow per chain. For tests and manual recovery.
 ";
 
 /// The hidden `iguana-startup` command.
-pub(crate) fn iguana_startup(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8, Failure> {
+pub(crate) fn iguana_startup(
+    global: &mut Global,
+    parser: &mut lexopt::Parser,
+) -> Result<u8, Failure> {
     let mut home: Option<PathBuf> = None;
     let mut port = None;
     let mut iguana_wait = None;
@@ -266,6 +350,7 @@ pub(crate) fn iguana_startup(global: &mut Global, parser: &mut lexopt::Parser) -
     }
     options.iguana_wait = iguana_wait.unwrap_or(options.iguana_wait);
     options.chain_wait = chain_wait.unwrap_or(options.chain_wait);
-    crate::iguana::startup_with(&config, &home, &seed, passphrase.as_ref(), &options).map_err(|e| failed(e.to_string()))?;
+    crate::iguana::startup_with(&config, &home, &seed, passphrase.as_ref(), &options)
+        .map_err(|e| failed(e.to_string()))?;
     Ok(exit::OK)
 }

@@ -45,10 +45,19 @@ pub fn iguana_workdir(config: &Config) -> PathBuf {
 /// The files of the komodod role for one chain: its conf, and KMD's conf that
 /// every assetchain reads.
 pub fn komodod(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
-    let mut plan = Plan { dirs: vec![chain.data_dir()], files: Vec::new() };
-    plan.files.push(File { path: chain.conf_path(), contents: chain_conf(config, chain, seed) });
+    let mut plan = Plan {
+        dirs: vec![chain.data_dir()],
+        files: Vec::new(),
+    };
+    plan.files.push(File {
+        path: chain.conf_path(),
+        contents: chain_conf(config, chain, seed),
+    });
     if !chain.is_kmd() {
-        plan.files.push(File { path: PathBuf::from(".komodo/komodo.conf"), contents: kmd_client_conf(config, seed) });
+        plan.files.push(File {
+            path: PathBuf::from(".komodo/komodo.conf"),
+            contents: kmd_client_conf(config, seed),
+        });
     }
     plan
 }
@@ -56,14 +65,23 @@ pub fn komodod(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
 /// The files of the iguana role: every chain's conf, byte-identical to what
 /// the komodod role writes for it, and every coin's addcoin JSON.
 pub fn iguana(config: &Config, seed: &Seed, home: &Path) -> Plan {
-    let mut plan = Plan { dirs: vec![iguana_workdir(config)], files: Vec::with_capacity(2 * config.chains.len()) };
+    let mut plan = Plan {
+        dirs: vec![iguana_workdir(config)],
+        files: Vec::with_capacity(2 * config.chains.len()),
+    };
     let keys = creds::Keys::new(seed);
     for chain in &config.chains {
-        plan.files.push(File { path: chain.conf_path(), contents: conf(config, chain, &keys) });
+        plan.files.push(File {
+            path: chain.conf_path(),
+            contents: conf(config, chain, &keys),
+        });
     }
     let addcoin_dir = addcoin_dir(config);
     for chain in &config.chains {
-        plan.files.push(File { path: addcoin_dir.join(format!("{}.json", chain.name)), contents: addcoin(chain, home) });
+        plan.files.push(File {
+            path: addcoin_dir.join(format!("{}.json", chain.name)),
+            contents: addcoin(chain, home),
+        });
     }
     plan
 }
@@ -87,7 +105,10 @@ pub fn komodod_args(config: &Config, chain: &Chain, home: &Path) -> Vec<String> 
         args.push(format!("-pubkey={pubkey}"));
     }
     if chain.needs_datadir_flag() {
-        args.push(format!("-datadir={}", home.join(chain.data_dir()).display()));
+        args.push(format!(
+            "-datadir={}",
+            home.join(chain.data_dir()).display()
+        ));
     }
     if let Some(port) = chain.p2p_override {
         args.push(format!("-port={port}"));
@@ -132,7 +153,10 @@ pub fn kmd_client_conf(config: &Config, seed: &Seed) -> String {
 }
 
 fn credentials_lines(creds: &Credentials, rpcport: u16) -> String {
-    format!("rpcuser={}\nrpcpassword={}\nrpcport={rpcport}\n", creds.rpcuser, creds.rpcpassword)
+    format!(
+        "rpcuser={}\nrpcpassword={}\nrpcport={rpcport}\n",
+        creds.rpcuser, creds.rpcpassword
+    )
 }
 
 /// The JSON iguana's `addcoin` takes for this chain, in the field order
@@ -144,7 +168,10 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     let path = data_dir.to_string_lossy();
     let path = path.trim_start_matches('/');
     let conf = chain.conf_path();
-    let conf_name = conf.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let conf_name = conf
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let notarypay = chain
         .params
         .get("ac_notarypay")
@@ -193,7 +220,10 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     field("p2p", Json::Num(chain.p2p_port().into()));
     field("rpc", Json::Num(chain.rpc_port().into()));
     if chain.is_remote() {
-        field("rpchost", Json::Str(&format!("{}:{}", chain.host, chain.rpc_port())));
+        field(
+            "rpchost",
+            Json::Str(&format!("{}:{}", chain.host, chain.rpc_port())),
+        );
     }
     field("pubval", Json::Raw("60"));
     field("p2shval", Json::Raw("85"));
@@ -268,7 +298,11 @@ mod tests {
         let c = config(YAML);
         let plan = komodod(&c, c.chain("BEER").unwrap(), &seed());
         assert_eq!(plan.dirs, [PathBuf::from(".komodo/BEER")]);
-        let paths: Vec<_> = plan.files.iter().map(|f| f.path.to_str().unwrap()).collect();
+        let paths: Vec<_> = plan
+            .files
+            .iter()
+            .map(|f| f.path.to_str().unwrap())
+            .collect();
         assert_eq!(paths, [".komodo/BEER/BEER.conf", ".komodo/komodo.conf"]);
         assert_eq!(
             plan.files[0].contents,
@@ -291,7 +325,11 @@ mod tests {
         for chain in &c.chains {
             let conf = chain_conf(&c, chain, &seed());
             assert!(!conf.contains("daemon"));
-            assert!(conf.lines().all(|l| !l.contains(' ') && l.split('=').count() == 2), "{conf}");
+            assert!(
+                conf.lines()
+                    .all(|l| !l.contains(' ') && l.split('=').count() == 2),
+                "{conf}"
+            );
         }
     }
 
@@ -301,7 +339,11 @@ mod tests {
         let iguana = iguana(&c, &seed(), Path::new("/home/iguana"));
         for chain in &c.chains {
             let mine = komodod(&c, chain, &seed());
-            let theirs = iguana.files.iter().find(|f| f.path == chain.conf_path()).unwrap();
+            let theirs = iguana
+                .files
+                .iter()
+                .find(|f| f.path == chain.conf_path())
+                .unwrap();
             assert_eq!(mine.files[0], *theirs);
         }
     }
@@ -310,7 +352,12 @@ mod tests {
     fn addcoin_json_names_the_conf_and_remote_host() {
         let c = config(YAML);
         let json = addcoin(c.chain("BEER").unwrap(), Path::new("/home/iguana"));
-        assert!(json.starts_with("{\"conf\":\"BEER.conf\",\"path\":\"home/iguana/.komodo/BEER\",\"unitval\":\"20\""), "{json}");
+        assert!(
+            json.starts_with(
+                "{\"conf\":\"BEER.conf\",\"path\":\"home/iguana/.komodo/BEER\",\"unitval\":\"20\""
+            ),
+            "{json}"
+        );
         assert!(json.contains(",\"p2p\":8922,\"rpc\":8923,\"rpchost\":\"beer:8923\","));
         assert!(json.contains("\"seedipaddr\":\"78.47.196.146\""));
         let kmd = addcoin(c.chain("KMD").unwrap(), Path::new("/home/iguana"));
@@ -320,11 +367,16 @@ mod tests {
 
     #[test]
     fn komodod_command_lines() {
-        let c = config("rpc: {allow: [10.0.0.0/8]}\naddnode: [1.2.3.4]\npubkey: 02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9\nchains:\n  KMD: {}\n  GLEEC_OLD:\n    ac_name: GLEEC\n    datadir: GLEEC_OLD\n    ac_supply: 210000000\n    ac_staked: 100\n    ac_public: 1\n    p2p_port_override: 30000\n    args: [-earlytxid=ab]\n");
+        let c = config(
+            "rpc: {allow: [10.0.0.0/8]}\naddnode: [1.2.3.4]\npubkey: 02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9\nchains:\n  KMD: {}\n  GLEEC_OLD:\n    ac_name: GLEEC\n    datadir: GLEEC_OLD\n    ac_supply: 210000000\n    ac_staked: 100\n    ac_public: 1\n    p2p_port_override: 30000\n    args: [-earlytxid=ab]\n",
+        );
         let home = Path::new("/home/komodo");
         assert_eq!(
             komodod_args(&c, &c.chains[0], home),
-            ["-addnode=1.2.3.4", "-pubkey=02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9"]
+            [
+                "-addnode=1.2.3.4",
+                "-pubkey=02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9"
+            ]
         );
         assert_eq!(
             komodod_args(&c, &c.chains[1], home),
@@ -358,7 +410,11 @@ mod tests {
     #[test]
     fn strings_written_as_hex_are_hex() {
         let c = config(YAML);
-        let hex = [GENESIS_BLOCK.trim(), GENESIS_HASH, &ports::netmagic(c.chains[1].derived.magic)];
+        let hex = [
+            GENESIS_BLOCK.trim(),
+            GENESIS_HASH,
+            &ports::netmagic(c.chains[1].derived.magic),
+        ];
         for h in hex {
             assert!(h.bytes().all(|b| b.is_ascii_hexdigit()), "{h}");
         }

@@ -16,7 +16,12 @@ pub const VALUE_VAR: &str = "DOKOMODO_SEED";
 pub const DEFAULT_FILE: &str = "/run/secrets/dokomodo_seed";
 
 /// Variables that hold or point at a secret: never passed to a daemon.
-pub const ENV_VARS: &[&str] = &[FILE_VAR, VALUE_VAR, "DOKOMODO_WALLET_PASSPHRASE", "DOKOMODO_WALLET_PASSPHRASE_FILE"];
+pub const ENV_VARS: &[&str] = &[
+    FILE_VAR,
+    VALUE_VAR,
+    "DOKOMODO_WALLET_PASSPHRASE",
+    "DOKOMODO_WALLET_PASSPHRASE_FILE",
+];
 
 /// Fewer bytes than this is a guessable seed.
 pub const MIN_LEN: usize = 16;
@@ -51,7 +56,10 @@ impl Seed {
     pub fn from_bytes(bytes: Vec<u8>, source: Source) -> Result<Seed, SecretError> {
         let bytes = strip_newline(bytes);
         if bytes.len() < MIN_LEN {
-            return Err(SecretError::TooShort { origin: source, len: bytes.len() });
+            return Err(SecretError::TooShort {
+                origin: source,
+                len: bytes.len(),
+            });
         }
         Ok(Seed { bytes, source })
     }
@@ -100,13 +108,17 @@ pub enum SecretError {
     BothSet,
     #[error("{FILE_VAR} is set but empty; set it to the path of the seed file")]
     EmptyPath,
-    #[error("no seed secret: {path} {reason} (mount the dokomodo_seed secret, or set {FILE_VAR} or {VALUE_VAR})")]
+    #[error(
+        "no seed secret: {path} {reason} (mount the dokomodo_seed secret, or set {FILE_VAR} or {VALUE_VAR})"
+    )]
     Missing { path: PathBuf, reason: String },
     #[error("cannot read the seed secret {path}: {reason}")]
     Unreadable { path: PathBuf, reason: String },
     #[error("the seed secret {path} is a directory, not a file")]
     IsDirectory { path: PathBuf },
-    #[error("the seed secret {path} is not a regular file (a FIFO, socket or device); mount the secret as a file")]
+    #[error(
+        "the seed secret {path} is not a regular file (a FIFO, socket or device); mount the secret as a file"
+    )]
     NotAFile { path: PathBuf },
     #[error("the {origin} is {len} bytes; at least {MIN_LEN} are needed")]
     TooShort { origin: Source, len: usize },
@@ -116,7 +128,9 @@ pub enum SecretError {
 
 /// Is any seed source configured or present? (`check` validates the seed only then.)
 pub fn present(env: &dyn Fn(&str) -> Option<OsString>) -> bool {
-    env(FILE_VAR).is_some() || env(VALUE_VAR).is_some() || std::path::Path::new(DEFAULT_FILE).exists()
+    env(FILE_VAR).is_some()
+        || env(VALUE_VAR).is_some()
+        || std::path::Path::new(DEFAULT_FILE).exists()
 }
 
 /// Loads the seed from the sources above; `env` reads an environment variable.
@@ -135,10 +149,19 @@ fn read_file(path: PathBuf, is_default: bool) -> Result<Seed, SecretError> {
     let meta = match std::fs::metadata(&path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let reason = if is_default { "does not exist".to_owned() } else { "does not exist (named by DOKOMODO_SEED_FILE)".to_owned() };
+            let reason = if is_default {
+                "does not exist".to_owned()
+            } else {
+                "does not exist (named by DOKOMODO_SEED_FILE)".to_owned()
+            };
             return Err(SecretError::Missing { path, reason });
         }
-        Err(e) => return Err(SecretError::Unreadable { reason: reason(&e), path }),
+        Err(e) => {
+            return Err(SecretError::Unreadable {
+                reason: reason(&e),
+                path,
+            });
+        }
     };
     if meta.is_dir() {
         return Err(SecretError::IsDirectory { path });
@@ -154,17 +177,28 @@ fn read_file(path: PathBuf, is_default: bool) -> Result<Seed, SecretError> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(&path)
-        .map_err(|e| SecretError::Unreadable { reason: reason(&e), path: path.clone() })?;
+        .map_err(|e| SecretError::Unreadable {
+            reason: reason(&e),
+            path: path.clone(),
+        })?;
     match file.metadata() {
         Ok(meta) if meta.is_file() => {}
         Ok(_) => return Err(SecretError::NotAFile { path }),
-        Err(e) => return Err(SecretError::Unreadable { reason: reason(&e), path }),
+        Err(e) => {
+            return Err(SecretError::Unreadable {
+                reason: reason(&e),
+                path,
+            });
+        }
     }
     let mut bytes = Vec::with_capacity(256);
     let read = file.take(MAX_LEN as u64 + 1).read_to_end(&mut bytes);
     if let Err(e) = read {
         wipe(&mut bytes);
-        return Err(SecretError::Unreadable { reason: reason(&e), path });
+        return Err(SecretError::Unreadable {
+            reason: reason(&e),
+            path,
+        });
     }
     if bytes.len() > MAX_LEN {
         wipe(&mut bytes);
@@ -178,7 +212,11 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        }
     }
 
     #[test]
@@ -198,7 +236,10 @@ mod tests {
     #[test]
     fn short_seed_is_an_error_that_does_not_show_it() {
         let err = load(&env(&[(VALUE_VAR, "hunter2\n")])).unwrap_err();
-        assert_eq!(err.to_string(), "the seed secret in DOKOMODO_SEED is 7 bytes; at least 16 are needed");
+        assert_eq!(
+            err.to_string(),
+            "the seed secret in DOKOMODO_SEED is 7 bytes; at least 16 are needed"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! left behind and exit with its status. docs/init.md is the user's side.
 
 mod command;
+mod memory;
 mod reap;
 mod signals;
 mod spawn;
@@ -124,6 +125,7 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
     if let Some(after_start) = after_start {
         after_start(child);
     }
+    memory::release_startup_pages();
 
     let mut stop = Stop::NotAsked;
     let ended = loop {

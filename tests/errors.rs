@@ -2,7 +2,7 @@
 //! and the exit status for one kind of bad input.
 
 mod common;
-use common::{Run, NOTARY_YAML};
+use common::{NOTARY_YAML, Run};
 
 const CONFIG: i32 = 78;
 
@@ -126,24 +126,34 @@ fn both_secret_variables_set() {
         .env("DOKOMODO_SEED_FILE", "/x")
         .env("DOKOMODO_SEED", "0123456789abcdef")
         .args(&["render", "iguana"])
-        .fails(CONFIG, "dokomodo: error: both DOKOMODO_SEED_FILE and DOKOMODO_SEED are set; set only one\n");
+        .fails(
+            CONFIG,
+            "dokomodo: error: both DOKOMODO_SEED_FILE and DOKOMODO_SEED are set; set only one\n",
+        );
 }
 
 #[test]
 fn short_secret() {
     let run = Run::new(NOTARY_YAML);
     let seed = run.dir.write("seed", "tooshort\n");
-    run.env("DOKOMODO_SEED_FILE", seed.to_str().unwrap()).args(&["render", "iguana"]).fails(
-        CONFIG,
-        "dokomodo: error: the seed secret DIR/seed is 8 bytes; at least 16 are needed\n",
-    );
+    run.env("DOKOMODO_SEED_FILE", seed.to_str().unwrap())
+        .args(&["render", "iguana"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: the seed secret DIR/seed is 8 bytes; at least 16 are needed\n",
+        );
 }
 
 #[test]
 fn unreadable_secret() {
     let run = Run::new(NOTARY_YAML);
     let not_a_dir = run.dir.write("file", "x");
-    run.env("DOKOMODO_SEED_FILE", &format!("{}/seed", not_a_dir.display())).args(&["render", "iguana"]).fails(
+    run.env(
+        "DOKOMODO_SEED_FILE",
+        &format!("{}/seed", not_a_dir.display()),
+    )
+    .args(&["render", "iguana"])
+    .fails(
         CONFIG,
         "dokomodo: error: cannot read the seed secret DIR/file/seed: Not a directory\n",
     );
@@ -153,10 +163,12 @@ fn unreadable_secret() {
 fn secret_is_a_directory() {
     let run = Run::new(NOTARY_YAML);
     let dir = run.dir.path().display().to_string();
-    run.env("DOKOMODO_SEED_FILE", &dir).args(&["render", "iguana"]).fails(
-        CONFIG,
-        "dokomodo: error: the seed secret DIR is a directory, not a file\n",
-    );
+    run.env("DOKOMODO_SEED_FILE", &dir)
+        .args(&["render", "iguana"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: the seed secret DIR is a directory, not a file\n",
+        );
 }
 
 #[test]
@@ -173,7 +185,10 @@ fn missing_config() {
 fn config_is_a_directory() {
     let run = Run::new(NOTARY_YAML);
     let dir = run.dir.path().display().to_string();
-    run.args(&["--config", &dir, "check"]).fails(CONFIG, "dokomodo: error: DIR: is a directory, not a YAML file\n");
+    run.args(&["--config", &dir, "check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR: is a directory, not a YAML file\n",
+    );
 }
 
 #[test]
@@ -188,7 +203,10 @@ fn empty_config() {
 fn binary_garbage_config() {
     let run = Run::new("");
     run.dir.write("notary.yaml", b"chains:\n  \xff\xfe\x00\x01");
-    run.args(&["check"]).fails(CONFIG, "dokomodo: error: DIR/notary.yaml:2:3: the file is not UTF-8 text\n");
+    run.args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:2:3: the file is not UTF-8 text\n",
+    );
 }
 
 #[test]
@@ -203,7 +221,11 @@ fn alias_bomb() {
     let (stdout, stderr) = Run::new(&yaml).args(&["check"]).status(CONFIG);
     assert_eq!(stdout, "");
     assert!(stderr.starts_with("dokomodo: error: "), "{stderr}");
-    assert!(stderr.contains("notary.yaml:") && stderr.contains("too many YAML nodes once aliases are expanded (an alias bomb?)"), "{stderr}");
+    assert!(
+        stderr.contains("notary.yaml:")
+            && stderr.contains("too many YAML nodes once aliases are expanded (an alias bomb?)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -224,15 +246,21 @@ fn remote_chain_without_rpc_allow() {
 
 #[test]
 fn unknown_chain_on_the_command_line() {
-    Run::new(NOTARY_YAML).seed().args(&["render", "komodod", "--chain", "BEEER"]).fails(
-        CONFIG,
-        "dokomodo: error: DIR/notary.yaml: no chain `BEEER` (the YAML has: KMD, BEER, PIZZA)\n",
-    );
+    Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["render", "komodod", "--chain", "BEEER"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: DIR/notary.yaml: no chain `BEEER` (the YAML has: KMD, BEER, PIZZA)\n",
+        );
 }
 
 #[test]
 fn usage_errors_exit_64() {
-    Run::new(NOTARY_YAML).args(&["frobnicate"]).fails(64, "dokomodo: error: unknown command `frobnicate`\ntry `dokomodo --help`\n");
+    Run::new(NOTARY_YAML).args(&["frobnicate"]).fails(
+        64,
+        "dokomodo: error: unknown command `frobnicate`\ntry `dokomodo --help`\n",
+    );
     Run::new(NOTARY_YAML).args(&["render", "komodod"]).fails(
         64,
         "dokomodo: error: the komodod role needs --chain NAME (or $DOKOMODO_CHAIN)\ntry `dokomodo --help`\n",
@@ -243,7 +271,11 @@ fn usage_errors_exit_64() {
 fn nothing_is_written_on_a_bad_config() {
     let run = Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER:\n    ac_supply: 100000000\n  PIZZA:\n    ac_suply: 1\n").seed().args(&["render", "iguana"]);
     run.status(CONFIG);
-    assert_eq!(std::fs::read_dir(run.home()).unwrap().count(), 0, "HOME must stay empty");
+    assert_eq!(
+        std::fs::read_dir(run.home()).unwrap().count(),
+        0,
+        "HOME must stay empty"
+    );
 }
 
 #[test]

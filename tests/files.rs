@@ -708,7 +708,10 @@ fn a_new_directory_appears_whole_and_a_failure_inside_it_leaves_nothing() {
 fn a_new_directory_beside_existing_ones_leaves_them_alone() {
     let tmp = TempDir::new("sibling");
     let root = tmp.path();
-    let set = [spec(".komodo/KMD.conf", "k\n"), spec(".komodo/BEER/BEER.conf", "b\n")];
+    let set = [
+        spec(".komodo/KMD.conf", "k\n"),
+        spec(".komodo/BEER/BEER.conf", "b\n"),
+    ];
     write_set(root, &[], &set, PRIVATE).unwrap();
     let past = backdate(root.join(".komodo/BEER/BEER.conf"));
 

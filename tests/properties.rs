@@ -25,9 +25,16 @@ use proptest::sample::Index;
 const DEFAULT_CASES: u32 = 256;
 
 fn cases() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_CASES);
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CASES);
     // No regression files: every failure found becomes a named test below.
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 const NOTARY: &str = include_str!("../examples/notary.yaml");
@@ -54,15 +61,31 @@ fn check_error(text: &str, err: &ConfigError) {
     let shown = err.to_string();
     let _ = err.snippet();
     assert!(shown.starts_with("notary.yaml"), "{shown}");
-    assert!(!shown.chars().any(char::is_control), "an error is one printable line: {shown:?}");
+    assert!(
+        !shown.chars().any(char::is_control),
+        "an error is one printable line: {shown:?}"
+    );
     match err.pos {
         Some(pos) => {
-            assert!(pos.line >= 1 && pos.column >= 1, "no usable position in {shown:?} ({pos:?}) for {text:?}");
-            assert!(pos.line <= line_count(text), "line {} beyond the text's {} lines: {shown} for {text:?}", pos.line, line_count(text));
+            assert!(
+                pos.line >= 1 && pos.column >= 1,
+                "no usable position in {shown:?} ({pos:?}) for {text:?}"
+            );
+            assert!(
+                pos.line <= line_count(text),
+                "line {} beyond the text's {} lines: {shown} for {text:?}",
+                pos.line,
+                line_count(text)
+            );
             // The column lies on that line (or just past its end, for "expected
             // more here").
             let line = text.split('\n').nth(pos.line as usize - 1).unwrap_or("");
-            assert!(pos.column <= line.chars().count() as u64 + 1, "column {} beyond line {:?}: {shown}", pos.column, line);
+            assert!(
+                pos.column <= line.chars().count() as u64 + 1,
+                "column {} beyond line {:?}: {shown}",
+                pos.column,
+                line
+            );
         }
         // parse() only sees text: a problem with the whole file (unreadable,
         // too large) comes from load(), never from here.
@@ -90,23 +113,108 @@ proptest! {
 
 /// Values of every YAML type, and the ways people get them wrong.
 const SCALARS: &[&str] = &[
-    "0", "1", "-1", "100000000", "90000000001", "99999999999999999999999999999999999999999",
-    "-9223372036854775809", "18446744073709551616", "0x10", "0o7", "1e8", "1.5", ".inf", "-.nan",
-    "true", "false", "yes", "no", "on", "null", "~", "\"\"", "''", "\"100000000\"", "'1,2,3'",
-    "[]", "{}", "[1, 2, 3]", "[a, [b]]", "{a: 1}", "{ac_supply: 5}", "&x 5", "*x", "*nothing",
-    "!!str 5", "!!int x", "!!binary aGVsbG8=", "!!map {}", "!custom 1", "|\n  block", ">-\n  folded",
-    "\"\\u0000\"", "\"\\x7f\"", "\"a\\nb\"", "../../etc", "/abs", "a b", "#comment", "\"#\"", "=", ":",
-    "- x", "? complex", "@reserved", "`tick", "%YAML 1.2", "---", "...", "\t", "02abc", "172.20.0.0/16",
-    "\u{feff}", "é", "\u{202e}KMD",
+    "0",
+    "1",
+    "-1",
+    "100000000",
+    "90000000001",
+    "99999999999999999999999999999999999999999",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "0x10",
+    "0o7",
+    "1e8",
+    "1.5",
+    ".inf",
+    "-.nan",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "null",
+    "~",
+    "\"\"",
+    "''",
+    "\"100000000\"",
+    "'1,2,3'",
+    "[]",
+    "{}",
+    "[1, 2, 3]",
+    "[a, [b]]",
+    "{a: 1}",
+    "{ac_supply: 5}",
+    "&x 5",
+    "*x",
+    "*nothing",
+    "!!str 5",
+    "!!int x",
+    "!!binary aGVsbG8=",
+    "!!map {}",
+    "!custom 1",
+    "|\n  block",
+    ">-\n  folded",
+    "\"\\u0000\"",
+    "\"\\x7f\"",
+    "\"a\\nb\"",
+    "../../etc",
+    "/abs",
+    "a b",
+    "#comment",
+    "\"#\"",
+    "=",
+    ":",
+    "- x",
+    "? complex",
+    "@reserved",
+    "`tick",
+    "%YAML 1.2",
+    "---",
+    "...",
+    "\t",
+    "02abc",
+    "172.20.0.0/16",
+    "\u{feff}",
+    "é",
+    "\u{202e}KMD",
 ];
 
 const LINES: &[&str] = &[
-    "", "---", "...", "chains:", "chains: {}", "chains: []", "  KMD: {}", "  BEER:", "    ac_supply: 1",
-    "    ac_name: KMD", "    datadir: ..", "    host: 127.0.0.1", "    p2p_port: 8922", "    rpc_port: 1",
-    "    p2p_port_override: 0", "x-a: &a {ac_supply: 7}", "    <<: *a", "    <<: [*a, *a]", "<<: 5",
-    "rpc: {allow: [10.0.0.0/8]}", "rpc:", "  allow:", "  - 1.2.3.4", "iguana: {elected: notary}",
-    "user: 0", "pubkey: 03", "addnode: 1.2.3.4", "%TAG ! tag:x,2000:", "? [a, b]\n: c", "\t- tab",
-    "key: value # comment", "'quoted key': 1", "\"\\ud800\": 1", "&anchor", "*alias",
+    "",
+    "---",
+    "...",
+    "chains:",
+    "chains: {}",
+    "chains: []",
+    "  KMD: {}",
+    "  BEER:",
+    "    ac_supply: 1",
+    "    ac_name: KMD",
+    "    datadir: ..",
+    "    host: 127.0.0.1",
+    "    p2p_port: 8922",
+    "    rpc_port: 1",
+    "    p2p_port_override: 0",
+    "x-a: &a {ac_supply: 7}",
+    "    <<: *a",
+    "    <<: [*a, *a]",
+    "<<: 5",
+    "rpc: {allow: [10.0.0.0/8]}",
+    "rpc:",
+    "  allow:",
+    "  - 1.2.3.4",
+    "iguana: {elected: notary}",
+    "user: 0",
+    "pubkey: 03",
+    "addnode: 1.2.3.4",
+    "%TAG ! tag:x,2000:",
+    "? [a, b]\n: c",
+    "\t- tab",
+    "key: value # comment",
+    "'quoted key': 1",
+    "\"\\ud800\": 1",
+    "&anchor",
+    "*alias",
 ];
 
 #[derive(Clone, Debug)]
@@ -125,7 +233,10 @@ enum Mutation {
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
-    let byte = prop_oneof![any::<u8>(), prop::sample::select(b" \n\t:-[]{},#&*!|>'\"".to_vec())];
+    let byte = prop_oneof![
+        any::<u8>(),
+        prop::sample::select(b" \n\t:-[]{},#&*!|>'\"".to_vec())
+    ];
     prop_oneof![
         (any::<Index>(), byte.clone()).prop_map(|(i, b)| Mutation::InsertByte(i, b)),
         any::<Index>().prop_map(Mutation::DeleteByte),
@@ -135,7 +246,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any::<Index>().prop_map(Mutation::DuplicateLine),
         (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
         (any::<Index>(), -6i8..=6).prop_map(|(i, d)| Mutation::Reindent(i, d)),
-        (any::<Index>(), prop::sample::select(SCALARS)).prop_map(|(i, s)| Mutation::ChangeScalar(i, s)),
+        (any::<Index>(), prop::sample::select(SCALARS))
+            .prop_map(|(i, s)| Mutation::ChangeScalar(i, s)),
     ]
 }
 
@@ -181,7 +293,11 @@ fn apply(text: &str, mutation: &Mutation) -> String {
             if *delta >= 0 {
                 line.insert_str(0, &" ".repeat(*delta as usize));
             } else {
-                let strip = line.chars().take_while(|&c| c == ' ').count().min(delta.unsigned_abs() as usize);
+                let strip = line
+                    .chars()
+                    .take_while(|&c| c == ' ')
+                    .count()
+                    .min(delta.unsigned_abs() as usize);
                 line.drain(..strip);
             }
             true
@@ -245,8 +361,13 @@ fn yaml_value() -> impl Strategy<Value = String> {
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(|v| format!("[{}]", v.join(", "))),
-            prop::collection::vec((key_name(), inner), 0..4)
-                .prop_map(|v| format!("{{{}}}", v.into_iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))),
+            prop::collection::vec((key_name(), inner), 0..4).prop_map(|v| format!(
+                "{{{}}}",
+                v.into_iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         ]
     })
 }
@@ -257,7 +378,17 @@ fn key_name() -> impl Strategy<Value = String> {
         PARAMS
             .iter()
             .map(|p| p.name)
-            .chain(["ac_name", "datadir", "addnode", "host", "p2p_port", "rpc_port", "p2p_port_override", "rpc_port_override", "<<"])
+            .chain([
+                "ac_name",
+                "datadir",
+                "addnode",
+                "host",
+                "p2p_port",
+                "rpc_port",
+                "p2p_port_override",
+                "rpc_port_override",
+                "<<",
+            ])
             .collect::<Vec<_>>(),
     );
     prop_oneof![
@@ -303,7 +434,17 @@ fn chain_body() -> impl Strategy<Value = String> {
 }
 
 fn top_extras() -> impl Strategy<Value = Vec<(String, String)>> {
-    let key = prop::sample::select(vec!["pubkey", "addnode", "rpc", "user", "iguana", "x-a", "chian", "x-common", "rpc_allow"]);
+    let key = prop::sample::select(vec![
+        "pubkey",
+        "addnode",
+        "rpc",
+        "user",
+        "iguana",
+        "x-a",
+        "chian",
+        "x-common",
+        "rpc_allow",
+    ]);
     let value = prop_oneof![
         yaml_value(),
         Just("{allow: [172.20.0.0/16]}".to_owned()),
@@ -364,16 +505,24 @@ fn valid_chain() -> impl Strategy<Value = (String, Vec<String>)> {
             (0u64..=100).prop_map(|v| format!("ac_staked: {v}")),
             (0u8..=1).prop_map(|v| format!("ac_public: {v}")),
             (0u8..=1).prop_map(|v| format!("ac_private: {v}")),
-            prop::collection::vec(any::<u64>(), 1..=7).prop_map(|v| format!("ac_reward: [{}]", join(&v))),
-            prop::collection::vec(0u64..1_000_000, 1..=7).prop_map(|v| format!("ac_halving: [{}]", join(&v))),
+            prop::collection::vec(any::<u64>(), 1..=7)
+                .prop_map(|v| format!("ac_reward: [{}]", join(&v))),
+            prop::collection::vec(0u64..1_000_000, 1..=7)
+                .prop_map(|v| format!("ac_halving: [{}]", join(&v))),
             (1u64..=1000).prop_map(|v| format!("ac_blocktime: {v}")),
             (0u64..=i32::MAX as u64).prop_map(|v| format!("ac_sapling: {v}")),
             (0u64..=i32::MAX as u64).prop_map(|v| format!("ac_cbmaturity: {v}")),
             (1u16..=u16::MAX).prop_map(|v| format!("ac_cc: {v}")),
             Just("ac_algo: equihash".to_owned()),
-            prop::sample::select(acparams::EQUIHASH_NK).prop_map(|(n, k)| format!("ac_nk: [{n}, {k}]")),
+            prop::sample::select(acparams::EQUIHASH_NK)
+                .prop_map(|(n, k)| format!("ac_nk: [{n}, {k}]")),
             "(0[23])[0-9a-f]{64}".prop_map(|k| format!("ac_pubkey: {k}")),
-            prop::sample::select(vec!["host: 127.0.0.1", "host: komodod-x", "addnode: [1.2.3.4, \"seed.example.org:7770\"]"]).prop_map(str::to_owned),
+            prop::sample::select(vec![
+                "host: 127.0.0.1",
+                "host: komodod-x",
+                "addnode: [1.2.3.4, \"seed.example.org:7770\"]"
+            ])
+            .prop_map(str::to_owned),
         ],
         0..5,
     );
@@ -396,7 +545,11 @@ fn valid_yaml() -> impl Strategy<Value = String> {
     (
         prop::collection::vec(valid_chain(), 1..5),
         any::<bool>(),
-        prop::sample::select(vec!["[172.20.0.0/16]", "[10.0.0.0/255.0.0.0, \"fd00::/8\"]", "[192.168.1.7]"]),
+        prop::sample::select(vec![
+            "[172.20.0.0/16]",
+            "[10.0.0.0/255.0.0.0, \"fd00::/8\"]",
+            "[192.168.1.7]",
+        ]),
         prop::option::of("(0[23])[0-9a-f]{64}"),
     )
         .prop_map(|(mut chains, kmd, allow, pubkey)| {
@@ -432,9 +585,10 @@ fn valid_config(text: &str) -> Option<Config> {
 
 /// Seeds of 16 bytes or more after the one newline that is stripped.
 fn seed_bytes() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(any::<u8>(), 16..200).prop_filter("16 bytes after the newline is stripped", |b| {
-        Seed::from_bytes(b.clone(), Source::Env).is_ok()
-    })
+    prop::collection::vec(any::<u8>(), 16..200)
+        .prop_filter("16 bytes after the newline is stripped", |b| {
+            Seed::from_bytes(b.clone(), Source::Env).is_ok()
+        })
 }
 
 fn seed(bytes: &[u8]) -> Seed {
@@ -531,18 +685,42 @@ fn candidate(kind: Kind) -> BoxedStrategy<String> {
         any::<u64>().prop_map(|v| v.to_string()),
         (0u64..300).prop_map(|v| v.to_string()),
         prop::sample::select(vec![
-            "0", "1", "7", "8", "60", "100", "127", "128", "255", "256", "65535", "65536", "2147483647", "2147483648",
-            "4294967295", "4294967296", "90000000000", "9223372036854775807", "9223372036854775808",
-            "18446744073709551615", "000100", "00",
+            "0",
+            "1",
+            "7",
+            "8",
+            "60",
+            "100",
+            "127",
+            "128",
+            "255",
+            "256",
+            "65535",
+            "65536",
+            "2147483647",
+            "2147483648",
+            "4294967295",
+            "4294967296",
+            "90000000000",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "000100",
+            "00",
         ])
         .prop_map(str::to_owned),
     ];
     match kind {
         Kind::Int => int.boxed(),
-        Kind::IntList => prop::collection::vec(int, 1..12).prop_map(|v| v.join(",")).boxed(),
+        Kind::IntList => prop::collection::vec(int, 1..12)
+            .prop_map(|v| v.join(","))
+            .boxed(),
         Kind::Hex => prop_oneof!["(0[23])[0-9a-fA-F]{64}", "([0-9a-f]{2}){1,40}"].boxed(),
         Kind::Word => prop_oneof![
-            prop::sample::select(vec!["equihash", "PUBKEY", "BEAM", "CODA", "GATEWAY", "txx001", "x"]).prop_map(str::to_owned),
+            prop::sample::select(vec![
+                "equihash", "PUBKEY", "BEAM", "CODA", "GATEWAY", "txx001", "x"
+            ])
+            .prop_map(str::to_owned),
             "[A-Za-z0-9_]{1,12}",
         ]
         .boxed(),
@@ -557,7 +735,10 @@ fn checked_params() -> impl Strategy<Value = BTreeMap<String, String>> {
     entries.prop_map(|entries| {
         entries
             .into_iter()
-            .filter_map(|(p, v)| v.filter(|v| acparams::check(p, v).is_ok()).map(|v| (p.name.to_owned(), v)))
+            .filter_map(|(p, v)| {
+                v.filter(|v| acparams::check(p, v).is_ok())
+                    .map(|v| (p.name.to_owned(), v))
+            })
             .collect()
     })
 }
@@ -594,7 +775,9 @@ fn regression_lone_carriage_return_is_refused_where_it_is() {
     let err = load(&text).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("notary.yaml:{line}:8: a carriage return without a newline (an old Mac line ending); save the file with \\n or \\r\\n line endings")
+        format!(
+            "notary.yaml:{line}:8: a carriage return without a newline (an old Mac line ending); save the file with \\n or \\r\\n line endings"
+        )
     );
     // Windows line endings are fine, and positions stay on the editor's lines.
     let crlf = "chains:\r\n  KMD:\r\n    hots: x\r\n";
@@ -610,7 +793,13 @@ fn regression_lone_carriage_return_is_refused_where_it_is() {
 #[test]
 fn regression_a_key_with_a_newline_keeps_the_error_on_one_line() {
     let err = load("&_{a\n\na}").unwrap_err();
-    assert_eq!(err.to_string(), "notary.yaml:1:4: a\\na: unknown key `a\\na`");
+    assert_eq!(
+        err.to_string(),
+        "notary.yaml:1:4: a\\na: unknown key `a\\na`"
+    );
     let err = load("chains:\n  KMD:\n    \"ac_\\e[31m\": 1\n").unwrap_err();
-    assert!(err.to_string().contains("unknown key `ac_\\u{1b}[31m`"), "{err}");
+    assert!(
+        err.to_string().contains("unknown key `ac_\\u{1b}[31m`"),
+        "{err}"
+    );
 }

@@ -2,9 +2,8 @@
 //! iguana expect, with no secret in its argv or environment.
 
 mod common;
-use common::{Run, NOTARY_YAML, SEED};
+use common::{NOTARY_YAML, Run, SEED};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
 
 /// A stand-in daemon that records how it was started, then exits with $1
 /// taken from its environment (FAKE_STATUS, default 0).
@@ -34,16 +33,31 @@ fn report(run: &Run, name: &str) -> String {
 fn komodod_is_started_with_its_identity_and_seeds_and_no_secret() {
     let run = Run::new(NOTARY_YAML).seed();
     let komodod = fake_daemon(&run, "komodod");
-    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&["run", "komodod", "--chain", "PIZZA", "--", "-printtoconsole"]);
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&[
+        "run",
+        "komodod",
+        "--chain",
+        "PIZZA",
+        "--",
+        "-printtoconsole",
+    ]);
     run.status(0);
     let report = report(&run, "komodod");
     let lines: Vec<&str> = report.lines().collect();
-    assert_eq!(lines[0], format!("uid=0 gid=0 cwd={h} HOME={h}", h = run.home().display()));
+    assert_eq!(
+        lines[0],
+        format!("uid=0 gid=0 cwd={h} HOME={h}", h = run.home().display())
+    );
     assert_eq!(
         lines[1].trim_end(),
-        format!("/bin/sh {komodod} -ac_name=PIZZA -ac_supply=100000000 -addnode=24.54.206.138 -addnode=78.47.196.146 -printtoconsole")
+        format!(
+            "/bin/sh {komodod} -ac_name=PIZZA -ac_supply=100000000 -addnode=24.54.206.138 -addnode=78.47.196.146 -printtoconsole"
+        )
     );
-    assert!(!report.contains(SEED), "the seed reached the daemon:\n{report}");
+    assert!(
+        !report.contains(SEED),
+        "the seed reached the daemon:\n{report}"
+    );
     assert!(!report.contains("DOKOMODO_SEED"), "{report}");
     assert!(run.home().join(".komodo/PIZZA/PIZZA.conf").is_file());
 }
@@ -59,16 +73,30 @@ fn seed_file_variable_is_not_passed_on_either() {
         .args(&["run", "komodod", "--chain", "KMD"]);
     run.status(0);
     let report = report(&run, "komodod");
-    assert!(!report.contains("DOKOMODO_SEED_FILE") && !report.contains(SEED), "{report}");
+    assert!(
+        !report.contains("DOKOMODO_SEED_FILE") && !report.contains(SEED),
+        "{report}"
+    );
     // KMD: no -ac_* at all.
-    assert!(report.lines().nth(1).unwrap().trim_end().ends_with("/komodod -addnode=78.47.196.146"), "{report}");
+    assert!(
+        report
+            .lines()
+            .nth(1)
+            .unwrap()
+            .trim_end()
+            .ends_with("/komodod -addnode=78.47.196.146"),
+        "{report}"
+    );
 }
 
 #[test]
 fn daemon_exit_status_is_passed_on() {
     let run = Run::new(NOTARY_YAML).seed();
     let komodod = fake_daemon(&run, "komodod");
-    let run = run.env("DOKOMODO_KOMODOD", &komodod).env("FAKE_STATUS", "42").args(&["run", "komodod", "--chain", "BEER"]);
+    let run = run
+        .env("DOKOMODO_KOMODOD", &komodod)
+        .env("FAKE_STATUS", "42")
+        .args(&["run", "komodod", "--chain", "BEER"]);
     run.status(42);
 }
 
@@ -76,11 +104,20 @@ fn daemon_exit_status_is_passed_on() {
 fn bad_config_starts_nothing() {
     let run = Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER:\n    ac_supply: 100000000\n    ac_staked: lots\n").seed();
     let komodod = fake_daemon(&run, "komodod");
-    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&["run", "komodod", "--chain", "BEER"]);
+    let run = run
+        .env("DOKOMODO_KOMODOD", &komodod)
+        .args(&["run", "komodod", "--chain", "BEER"]);
     let (_, stderr) = run.status(78);
-    assert!(stderr.contains("notary.yaml:5:16: chains.BEER.ac_staked"), "{stderr}");
+    assert!(
+        stderr.contains("notary.yaml:5:16: chains.BEER.ac_staked"),
+        "{stderr}"
+    );
     assert_eq!(report(&run, "komodod"), "", "the daemon must not start");
-    assert_eq!(std::fs::read_dir(run.home()).unwrap().count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(run.home()).unwrap().count(),
+        0,
+        "nothing written"
+    );
 }
 
 #[test]
@@ -98,7 +135,10 @@ fn missing_seed_starts_nothing() {
 
 #[test]
 fn missing_daemon_is_127() {
-    let run = Run::new(NOTARY_YAML).seed().env("DOKOMODO_KOMODOD", "/nonexistent/komodod").args(&["run", "komodod", "--chain", "BEER"]);
+    let run = Run::new(NOTARY_YAML)
+        .seed()
+        .env("DOKOMODO_KOMODOD", "/nonexistent/komodod")
+        .args(&["run", "komodod", "--chain", "BEER"]);
     let (_, stderr) = run.status(127);
     assert!(stderr.contains("/nonexistent/komodod"), "{stderr}");
 }
@@ -111,10 +151,23 @@ fn iguana_runs_in_its_working_directory_with_the_elected_file() {
     run.status(0);
     let report = report(&run, "iguana");
     let home = run.home();
-    assert!(report.starts_with(&format!("uid=0 gid=0 cwd={}/iguana HOME={}", home.display(), home.display())), "{report}");
-    assert_eq!(report.lines().nth(1).unwrap().trim_end(), format!("/bin/sh {iguana} notary"));
+    assert!(
+        report.starts_with(&format!(
+            "uid=0 gid=0 cwd={}/iguana HOME={}",
+            home.display(),
+            home.display()
+        )),
+        "{report}"
+    );
+    assert_eq!(
+        report.lines().nth(1).unwrap().trim_end(),
+        format!("/bin/sh {iguana} notary")
+    );
     for chain in ["KMD", "BEER", "PIZZA"] {
-        assert!(home.join(format!("iguana/addcoin/{chain}.json")).is_file(), "{chain}");
+        assert!(
+            home.join(format!("iguana/addcoin/{chain}.json")).is_file(),
+            "{chain}"
+        );
     }
 }
 
@@ -122,13 +175,23 @@ fn passwd_entry(name: &str) -> Option<(u32, u32, String)> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&name)).then(|| (f[2].parse().unwrap(), f[3].parse().unwrap(), f[5].to_owned()))
+        (f.first() == Some(&name)).then(|| {
+            (
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+                f[5].to_owned(),
+            )
+        })
     })
 }
 
 #[test]
 fn root_drops_to_the_configured_user_and_hands_over_the_files() {
-    assert_eq!(unsafe { libc_geteuid() }, 0, "this test runs as root (as CI does)");
+    assert_eq!(
+        unsafe { libc_geteuid() },
+        0,
+        "this test runs as root (as CI does)"
+    );
     let (uid, gid, _) = passwd_entry("nobody").expect("nobody exists");
     let run = Run::new(NOTARY_YAML).seed();
     let komodod = fake_daemon(&run, "komodod");
@@ -137,13 +200,28 @@ fn root_drops_to_the_configured_user_and_hands_over_the_files() {
     let run = run
         .env("DOKOMODO_KOMODOD", &komodod)
         .env("DOKOMODO_USER", "nobody")
-        .args(&["run", "komodod", "--chain", "BEER", "--home", home.to_str().unwrap()]);
+        .args(&[
+            "run",
+            "komodod",
+            "--chain",
+            "BEER",
+            "--home",
+            home.to_str().unwrap(),
+        ]);
     // The report file is written by the dropped user into a world-writable place.
     std::fs::set_permissions(run.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     run.status(0);
     let report = report(&run, "komodod");
-    assert!(report.starts_with(&format!("uid={uid} gid={gid} ")), "{report}");
-    for path in [".komodo", ".komodo/BEER", ".komodo/BEER/BEER.conf", ".komodo/komodo.conf"] {
+    assert!(
+        report.starts_with(&format!("uid={uid} gid={gid} ")),
+        "{report}"
+    );
+    for path in [
+        ".komodo",
+        ".komodo/BEER",
+        ".komodo/BEER/BEER.conf",
+        ".komodo/komodo.conf",
+    ] {
         let meta = std::fs::metadata(home.join(path)).unwrap();
         assert_eq!((meta.uid(), meta.gid()), (uid, gid), "{path}");
     }
@@ -153,9 +231,15 @@ fn root_drops_to_the_configured_user_and_hands_over_the_files() {
 fn unknown_user_is_a_config_error_and_starts_nothing() {
     let run = Run::new(NOTARY_YAML).seed();
     let komodod = fake_daemon(&run, "komodod");
-    let run = run.env("DOKOMODO_KOMODOD", &komodod).env("DOKOMODO_USER", "no-such-user-here").args(&["run", "komodod", "--chain", "BEER"]);
+    let run = run
+        .env("DOKOMODO_KOMODOD", &komodod)
+        .env("DOKOMODO_USER", "no-such-user-here")
+        .args(&["run", "komodod", "--chain", "BEER"]);
     let (_, stderr) = run.status(78);
-    assert!(stderr.contains("unknown user `no-such-user-here`"), "{stderr}");
+    assert!(
+        stderr.contains("unknown user `no-such-user-here`"),
+        "{stderr}"
+    );
     assert_eq!(report(&run, "komodod"), "");
 }
 
@@ -166,19 +250,35 @@ unsafe extern "C" {
 
 /// Reads a live process's NUL-separated /proc file.
 fn proc_strings(pid: u32, file: &str) -> Vec<String> {
-    let bytes = std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_else(|e| panic!("/proc/{pid}/{file}: {e}"));
-    bytes.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+    let bytes = std::fs::read(format!("/proc/{pid}/{file}"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/{file}: {e}"));
+    bytes
+        .split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
 }
 
 #[test]
 fn the_running_daemon_shows_no_secret_in_its_cmdline_or_environ_from_outside() {
-    assert_eq!(unsafe { libc_geteuid() }, 0, "this test runs as root (as CI does)");
+    assert_eq!(
+        unsafe { libc_geteuid() },
+        0,
+        "this test runs as root (as CI does)"
+    );
     let (uid, _, _) = passwd_entry("nobody").expect("nobody exists");
     let run = Run::new(NOTARY_YAML).seed();
     let pidfile = run.dir.path().join("daemon.pid");
     let komodod = run.dir.path().join("komodod");
     // Writes its pid, then stays up until the init stops it.
-    std::fs::write(&komodod, format!("#!/bin/sh\necho $$ > {}\nwhile :; do sleep 0.05; done\n", pidfile.display())).unwrap();
+    std::fs::write(
+        &komodod,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nwhile :; do sleep 0.05; done\n",
+            pidfile.display()
+        ),
+    )
+    .unwrap();
     std::fs::set_permissions(&komodod, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(run.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let home = run.home();
@@ -186,15 +286,36 @@ fn the_running_daemon_shows_no_secret_in_its_cmdline_or_environ_from_outside() {
         .env("DOKOMODO_KOMODOD", komodod.to_str().unwrap())
         .env("DOKOMODO_USER", "nobody")
         .env("DOKOMODO_GRACE", "5")
-        .args(&["run", "komodod", "--chain", "BEER", "--home", home.to_str().unwrap()]);
-    let mut init = run.command().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        .args(&[
+            "run",
+            "komodod",
+            "--chain",
+            "BEER",
+            "--home",
+            home.to_str().unwrap(),
+        ]);
+    let mut init = run
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let started = std::time::Instant::now();
     let pid: u32 = loop {
-        if let Some(pid) = std::fs::read_to_string(&pidfile).ok().and_then(|s| s.trim().parse().ok()) {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
             break pid;
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the daemon never started");
-        assert!(init.try_wait().unwrap().is_none(), "dokomodo exited before the daemon started");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the daemon never started"
+        );
+        assert!(
+            init.try_wait().unwrap().is_none(),
+            "dokomodo exited before the daemon started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
 
@@ -202,19 +323,38 @@ fn the_running_daemon_shows_no_secret_in_its_cmdline_or_environ_from_outside() {
     let environ = proc_strings(pid, "environ");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let password = std::fs::read_to_string(home.join(".komodo/BEER/BEER.conf")).unwrap();
-    let password = password.lines().find_map(|l| l.strip_prefix("rpcpassword=")).unwrap().to_owned();
+    let password = password
+        .lines()
+        .find_map(|l| l.strip_prefix("rpcpassword="))
+        .unwrap()
+        .to_owned();
     let _ = unsafe { libc_kill(init.id() as i32, 15) };
     let _ = init.wait();
 
-    assert_eq!(cmdline[1..3], [komodod.display().to_string(), "-ac_name=BEER".to_owned()], "{cmdline:?}");
+    assert_eq!(
+        cmdline[1..3],
+        [komodod.display().to_string(), "-ac_name=BEER".to_owned()],
+        "{cmdline:?}"
+    );
     for text in cmdline.iter().chain(&environ) {
         assert!(!text.contains(SEED), "the seed is visible: {text}");
-        assert!(!text.contains(&password), "an RPC password is visible: {text}");
+        assert!(
+            !text.contains(&password),
+            "an RPC password is visible: {text}"
+        );
         assert!(!text.starts_with("DOKOMODO_SEED"), "{text}");
     }
-    assert!(environ.contains(&format!("HOME={}", home.display())), "{environ:?}");
+    assert!(
+        environ.contains(&format!("HOME={}", home.display())),
+        "{environ:?}"
+    );
     let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    assert!(uids.split_whitespace().skip(1).all(|u| u == uid.to_string()), "real, effective, saved uid all dropped: {uids}");
+    assert!(
+        uids.split_whitespace()
+            .skip(1)
+            .all(|u| u == uid.to_string()),
+        "real, effective, saved uid all dropped: {uids}"
+    );
 }
 
 unsafe extern "C" {
@@ -224,14 +364,25 @@ unsafe extern "C" {
 
 #[test]
 fn extra_komodod_flags_follow_the_managed_ones() {
-    let yaml = format!("{NOTARY_YAML}  THC:\n    ac_supply: 251253103\n    host: 127.0.0.1\n    args: [-earlytxid=7e4a76, -addressindex=1]\n");
+    let yaml = format!(
+        "{NOTARY_YAML}  THC:\n    ac_supply: 251253103\n    host: 127.0.0.1\n    args: [-earlytxid=7e4a76, -addressindex=1]\n"
+    );
     let run = Run::new(&yaml).seed();
     let komodod = fake_daemon(&run, "komodod");
-    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&["run", "komodod", "--chain", "THC", "--", "-printtoconsole"]);
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&[
+        "run",
+        "komodod",
+        "--chain",
+        "THC",
+        "--",
+        "-printtoconsole",
+    ]);
     run.status(0);
     let report = report(&run, "komodod");
     assert_eq!(
         report.lines().nth(1).unwrap().trim_end(),
-        format!("/bin/sh {komodod} -ac_name=THC -ac_supply=251253103 -addnode=78.47.196.146 -earlytxid=7e4a76 -addressindex=1 -printtoconsole")
+        format!(
+            "/bin/sh {komodod} -ac_name=THC -ac_supply=251253103 -addnode=78.47.196.146 -earlytxid=7e4a76 -addressindex=1 -printtoconsole"
+        )
     );
 }

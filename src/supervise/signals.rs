@@ -55,8 +55,11 @@ pub struct Signals {
     handled: libc::sigset_t,
     /// The mask the init was started with; the child gets it back.
     original_mask: libc::sigset_t,
-    /// Bit `n - 1` is set when signal `n` was ignored when the init started.
-    ignored_at_start: u64,
+    /// SIGPIPE was ignored when the init started (`main` ignores it since).
+    pipe_ignored_at_start: bool,
+    /// SIGCHLD was ignored when the init started (the init restores the
+    /// default for itself).
+    chld_ignored_at_start: bool,
 }
 
 /// One signal taken from the pending set.
@@ -91,24 +94,16 @@ impl Signals {
             }
         }
 
-        // One read of /proc/self/status instead of 64 sigaction queries;
-        // the queries remain for a system without /proc.
-        let mut ignored_at_start = ignored_from_proc().unwrap_or_else(|| {
-            (1..=last_signal())
-                .filter(|&sig| disposition_is_ignore(sig))
-                .fold(0u64, |mask, sig| mask | 1 << (sig - 1))
-        });
-        // SIGPIPE's disposition at start was recorded before `main`
-        // changed it.
-        let pipe = 1u64 << (libc::SIGPIPE - 1);
-        if SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed) {
-            ignored_at_start |= pipe;
-        } else {
-            ignored_at_start &= !pipe;
-        }
+        // The init changes two dispositions, and only they can differ from
+        // what the child must inherit: SIGPIPE (ignored by `main`; what it
+        // was at start was recorded before that) and SIGCHLD (set back to
+        // the default below when it was ignored). Every other ignored
+        // signal stays ignored across exec by itself.
+        let pipe_ignored_at_start = SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed);
+        let chld_ignored_at_start = disposition_is_ignore(libc::SIGCHLD);
         // With SIGCHLD ignored the kernel reaps children itself and their exit
         // statuses are lost: the init needs the default back.
-        if ignored_at_start & (1 << (libc::SIGCHLD - 1)) != 0 {
+        if chld_ignored_at_start {
             // SAFETY: setting a standard signal to SIG_DFL has no other effect.
             unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
         }
@@ -116,7 +111,8 @@ impl Signals {
         Ok(Signals {
             handled,
             original_mask,
-            ignored_at_start,
+            pipe_ignored_at_start,
+            chld_ignored_at_start,
         })
     }
 
@@ -154,48 +150,28 @@ impl Signals {
         }
     }
 
-    /// Called in the child between fork and exec: only async-signal-safe
+    /// Called in the child between clone and exec: only async-signal-safe
     /// calls, no allocation. Every disposition goes back to what the init was
     /// started with (ignored stays ignored, anything the init or Rust's
     /// runtime set becomes default), then the original mask.
     pub fn restore_in_child(&self) {
-        // execve resets every handler (Rust's SIGSEGV/SIGBUS stack-overflow
-        // handlers among them) to the default and keeps what is ignored. The
-        // init ignores nothing it was not started with except SIGPIPE (Rust's
-        // runtime), and un-ignores only SIGCHLD: those two are all that can
-        // differ from the start, so only they are set (two system calls on
-        // the path to exec instead of sixty).
-        for sig in [libc::SIGPIPE, libc::SIGCHLD] {
-            let handler = if self.ignored_at_start & (1 << (sig - 1)) != 0 {
-                libc::SIG_IGN
-            } else {
-                libc::SIG_DFL
-            };
-            // SAFETY: signal() is async-signal-safe.
-            unsafe { libc::signal(sig, handler) };
+        // execve resets every handler to the default and keeps what is
+        // ignored. The init ignores nothing it was not started with except
+        // SIGPIPE, and un-ignores only SIGCHLD: those two are all that can
+        // differ from the start, so only they are set back, and only when
+        // they differ (one system call on the usual path to exec).
+        // SAFETY: signal() is async-signal-safe.
+        unsafe {
+            if !self.pipe_ignored_at_start {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            }
+            if self.chld_ignored_at_start {
+                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            }
         }
         // SAFETY: original_mask is an initialised sigset_t.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.original_mask, ptr::null_mut()) };
     }
-}
-
-/// The `SigIgn:` mask of /proc/self/status (bit n-1 for signal n).
-fn ignored_from_proc() -> Option<u64> {
-    use std::io::Read;
-    // About 1.5 KB: one read into a buffer that fits it, rather than
-    // read_to_string's growing probe reads of a file whose size reads as 0.
-    let mut file = std::fs::File::open("/proc/self/status").ok()?;
-    let mut buf = [0u8; 8192];
-    let mut len = 0;
-    while len < buf.len() {
-        match file.read(&mut buf[len..]).ok()? {
-            0 => break,
-            n => len += n,
-        }
-    }
-    let status = std::str::from_utf8(&buf[..len]).ok()?;
-    let hex = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?.trim();
-    u64::from_str_radix(hex, 16).ok()
 }
 
 fn empty_set() -> libc::sigset_t {

@@ -72,7 +72,11 @@ impl Run {
         let dir = TempDir::new("cli");
         dir.write("notary.yaml", yaml);
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        Run { dir, args: Vec::new(), env: Vec::new() }
+        Run {
+            dir,
+            args: Vec::new(),
+            env: Vec::new(),
+        }
     }
     pub fn args(mut self, args: &[&str]) -> Run {
         self.args.extend(args.iter().map(|a| a.to_string()));
@@ -109,7 +113,11 @@ impl Run {
         let out = self.output();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(status), "stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(status),
+            "stdout:\n{stdout}\nstderr:\n{stderr}"
+        );
         (stdout, stderr)
     }
     /// Runs and pins the whole stderr (with the temp dir written as `DIR`).

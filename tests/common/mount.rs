@@ -11,7 +11,17 @@ pub struct Mount(PathBuf);
 
 impl Mount {
     pub fn tmpfs(dir: &Path, size: &str) -> Mount {
-        sh("mount", &["-t", "tmpfs", "-o", &format!("size={size},mode=0755"), "tmpfs", path_str(dir)]);
+        sh(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+                path_str(dir),
+            ],
+        );
         Mount(dir.to_path_buf())
     }
 
@@ -39,8 +49,14 @@ impl Drop for Mount {
 
 /// Runs a command that must succeed (these tests need root).
 pub fn sh(cmd: &str, args: &[&str]) {
-    let status = Command::new(cmd).args(args).status().unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    assert!(status.success(), "{cmd} {args:?} failed: {status} (these tests need root)");
+    let status = Command::new(cmd)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        status.success(),
+        "{cmd} {args:?} failed: {status} (these tests need root)"
+    );
 }
 
 pub fn path_str(p: &Path) -> &str {

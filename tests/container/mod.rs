@@ -263,13 +263,17 @@ impl SeedFile {
         let dir = TempDir::new("seed");
         // The wallet passphrase travels beside the seed, as compose.yaml's
         // second secret.
-        for (name, contents) in [("dokomodo_seed", value), ("wallet_passphrase", WALLET_PASSPHRASE)] {
+        for (name, contents) in [
+            ("dokomodo_seed", value),
+            ("wallet_passphrase", WALLET_PASSPHRASE),
+        ] {
             let path = dir.write(name, format!("{contents}\n"));
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
             if std::os::unix::fs::chown(&path, Some(owner), Some(0)).is_err() {
                 // Not root: readable by all, inside a directory only we can enter.
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-                std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+                std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+                    .unwrap();
             }
         }
         SeedFile {
@@ -665,19 +669,32 @@ impl Stack {
     fn assert_startup_sequence(&self, start: usize) {
         let iguana = self.container("iguana");
         let done = "iguana start-up done";
-        if poll(Duration::from_secs(120), || (iguana.logs().matches(done).count() >= start).then_some(())).is_none() {
-            self.fail(&format!("dokomodo's start-up sequence #{start} did not finish"));
+        if poll(Duration::from_secs(120), || {
+            (iguana.logs().matches(done).count() >= start).then_some(())
+        })
+        .is_none()
+        {
+            self.fail(&format!(
+                "dokomodo's start-up sequence #{start} did not finish"
+            ));
         }
         let logs = iguana.logs();
         for chain in &CHAINS {
-            assert!(logs.contains(&format!("dokomodo: info: addcoin {} (", chain.name)), "no addcoin {}:\n{logs}", chain.name);
+            assert!(
+                logs.contains(&format!("dokomodo: info: addcoin {} (", chain.name)),
+                "no addcoin {}:\n{logs}",
+                chain.name
+            );
         }
         assert!(logs.contains("walletpassphrase: wallet unlocked"), "{logs}");
         let calls = match self.file("iguana", &format!("{HOME}/iguana/calls.log")) {
             Some(f) => f.text(),
             None => self.fail("iguana's calls.log is missing"),
         };
-        let unlock = format!("walletpassphrase params=[<redacted len={}>,9999999]", WALLET_PASSPHRASE.len());
+        let unlock = format!(
+            "walletpassphrase params=[<redacted len={}>,9999999]",
+            WALLET_PASSPHRASE.len()
+        );
         assert!(calls.contains(&unlock), "{calls}");
     }
 
