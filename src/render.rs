@@ -187,9 +187,9 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
         match value {
             Json::Str(s) => json_string(&mut json, s),
             Json::Hex(h) => {
-                json.push_str("\"");
+                json.push('"');
                 json.push_str(h);
-                json.push_str("\"");
+                json.push('"');
             }
             Json::Num(n) => {
                 let _ = write!(json, "{n}");
@@ -256,14 +256,13 @@ enum Json<'a> {
 
 /// Appends `s` as a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
+    out.push('"');
     // Nearly every value (hex, names, paths) needs no escape: copy it whole.
     if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str("\"");
         out.push_str(s);
-        out.push_str("\"");
+        out.push('"');
         return;
     }
-    out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -733,3 +733,49 @@ fn a_new_directory_beside_existing_ones_leaves_them_alone() {
     assert_eq!(mtime(root.join(".komodo/BEER/BEER.conf")), past);
     assert!(temp_files(root).is_empty());
 }
+
+#[test]
+fn a_hand_edit_of_the_same_length_is_replaced_whatever_was_read_before_it() {
+    let tmp = TempDir::new("sameedit");
+    let root = tmp.path();
+    let big = "b".repeat(10_000);
+    let set = [
+        spec("big.conf", &big),
+        spec("a.conf", "rpcport=7771\n"),
+        spec("small.conf", "s\n"),
+    ];
+    write_set(root, &[], &set, PRIVATE).unwrap();
+    // Same length, one byte different: only reading it tells.
+    fs::write(root.join("a.conf"), "rpcport=7772\n").unwrap();
+
+    let result = write_set(root, &[], &set, PRIVATE).unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            ("big.conf", Outcome::Unchanged),
+            ("a.conf", Outcome::Replaced),
+            ("small.conf", Outcome::Unchanged)
+        ]
+    );
+    assert_eq!(read(root.join("a.conf")), "rpcport=7771\n");
+}
+
+#[test]
+fn a_file_with_another_hard_link_is_rewritten_not_chmod_ed() {
+    let tmp = TempDir::new("hardlink");
+    let root = tmp.sub("root");
+    let outside = tmp.sub("outside");
+    fs::write(outside.join("shared"), "a\n").unwrap();
+    fs::set_permissions(outside.join("shared"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::hard_link(outside.join("shared"), root.join("a.conf")).unwrap();
+
+    let result = write_set(&root, &[], &[spec("a.conf", "a\n")], PRIVATE).unwrap();
+    assert_eq!(outcomes(&result), [("a.conf", Outcome::Replaced)]);
+    assert_eq!(mode(root.join("a.conf")), 0o600);
+    assert_eq!(
+        mode(outside.join("shared")),
+        0o644,
+        "the other name keeps its mode"
+    );
+    assert_eq!(fs::metadata(outside.join("shared")).unwrap().nlink(), 1);
+}
