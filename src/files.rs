@@ -250,6 +250,9 @@ struct Dir {
     parent: usize,
     name: CString,
     origin: Origin,
+    /// For an existing directory that new ones are made in: whether its
+    /// filesystem is one whose rules for new entries are known (asked once).
+    known_filesystem: Option<bool>,
 }
 
 #[derive(PartialEq, Eq)]
@@ -258,7 +261,14 @@ enum Origin {
     Existing,
     /// Made by this call in an existing directory, under a temporary name
     /// until step 5 renames it to its own.
-    Hidden { temp: CString, renamed: bool },
+    Hidden {
+        temp: CString,
+        renamed: bool,
+        /// Whether everything made inside gets its final mode (and group)
+        /// from mkdirat/openat alone, so needs no fchmod: seen on this
+        /// directory right after mkdirat, see `make_dir`.
+        exact_modes: bool,
+    },
     /// Made by this call under its own name, inside a `Hidden` directory.
     Inside,
 }
@@ -336,6 +346,7 @@ impl<'r> Transaction<'r> {
                 parent: 0,
                 name: CString::default(),
                 origin: Origin::Existing,
+                known_filesystem: None,
             }],
             pending: Vec::new(),
             pid: std::process::id(),
@@ -353,6 +364,7 @@ impl<'r> Transaction<'r> {
                 Origin::Hidden {
                     temp,
                     renamed: false,
+                    ..
                 } if now => temp,
                 _ => &d.name,
             };
@@ -378,6 +390,19 @@ impl<'r> Transaction<'r> {
             match &self.dirs[at].origin {
                 Origin::Existing => return false,
                 Origin::Hidden { renamed, .. } => return !renamed,
+                Origin::Inside => at = self.dirs[at].parent,
+            }
+        }
+    }
+
+    /// Whether what is made in `dir` gets its final mode and group without
+    /// fchmod: inside a new directory that showed it (`Origin::Hidden`).
+    fn exact_modes(&self, dir: usize) -> bool {
+        let mut at = dir;
+        loop {
+            match &self.dirs[at].origin {
+                Origin::Existing => return false,
+                Origin::Hidden { exact_modes, .. } => return *exact_modes,
                 Origin::Inside => at = self.dirs[at].parent,
             }
         }
@@ -464,6 +489,7 @@ impl<'r> Transaction<'r> {
                     parent,
                     name,
                     origin: Origin::Existing,
+                    known_filesystem: None,
                 });
                 Ok(self.dirs.len() - 1)
             }
@@ -479,6 +505,7 @@ impl<'r> Transaction<'r> {
         let parent_fd = self.fd(parent);
         let mode = self.modes.dir_mode();
         let hidden = !self.is_new(parent);
+        let known_filesystem = hidden && self.known_filesystem(parent);
         let mut attempts = 0;
         let made = loop {
             let made = if hidden {
@@ -514,10 +541,26 @@ impl<'r> Transaction<'r> {
                 });
             }
         };
+        // mkdirat applied the umask, and possibly a default ACL or a setgid
+        // parent's group: the mode must not depend on them. When the new
+        // directory nonetheless came out with exactly its final mode and
+        // group, on a filesystem that applies the same rules to every new
+        // entry, whatever is made inside it with the same umask comes out
+        // exact too (a file asks for a subset of a directory's bits, 0600 of
+        // 0700), and needs no fchmod.
+        let exact_modes = if hidden {
+            known_filesystem
+                && file
+                    .metadata()
+                    .is_ok_and(|meta| !self.wrong_mode(&meta, mode))
+        } else {
+            self.exact_modes(parent)
+        };
         let origin = if hidden {
             Origin::Hidden {
                 temp: made,
                 renamed: false,
+                exact_modes,
             }
         } else {
             Origin::Inside
@@ -527,13 +570,40 @@ impl<'r> Transaction<'r> {
             parent,
             name,
             origin,
+            known_filesystem: None,
         });
         let dir = self.dirs.len() - 1;
-        // mkdirat applied the umask; the mode must not depend on it.
         // Set only after the push, so a failure still removes the directory.
-        self.set_mode(&self.dirs[dir].file, mode)
-            .map_err(|e| self.mode_error(self.dir_path(dir, true), mode, e))?;
+        if !exact_modes {
+            self.set_mode(&self.dirs[dir].file, mode)
+                .map_err(|e| self.mode_error(self.dir_path(dir, true), mode, e))?;
+        }
         Ok(dir)
+    }
+
+    /// Whether `dir` is on a filesystem whose rules for the mode and group of
+    /// a new entry are the POSIX ones (umask, or a default ACL, and a setgid
+    /// parent), the same for files and directories. Not, for example, NFSv4,
+    /// whose inherited ACL entries can differ between files and directories.
+    fn known_filesystem(&mut self, dir: usize) -> bool {
+        if let Some(known) = self.dirs[dir].known_filesystem {
+            return known;
+        }
+        const KNOWN: [u32; 4] = [
+            0xEF53,      // ext2, ext3, ext4
+            0x5846_5342, // xfs
+            0x9123_683E, // btrfs
+            0x0102_1994, // tmpfs
+        ];
+        let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+        // SAFETY: the fd is an open directory owned by self.dirs; fs points to
+        // writable memory of the right size and is read only on success.
+        let known = unsafe { libc::fstatfs(self.fd(dir), fs.as_mut_ptr()) } == 0
+            // SAFETY: fstatfs returned 0, so it filled fs.
+            // (Magic numbers are 32 bits; f_type's width varies by platform.)
+            && KNOWN.contains(&(unsafe { fs.assume_init() }.f_type as u32));
+        self.dirs[dir].known_filesystem = Some(known);
+        known
     }
 
     /// O_NOFOLLOW|O_DIRECTORY says ELOOP for a symlink; name it plainly.
@@ -682,8 +752,13 @@ impl<'r> Transaction<'r> {
         contents: &[u8],
     ) -> Result<(), FilesError> {
         let mode = self.modes.file_mode();
-        let result = self
-            .set_mode(&file, mode)
+        // In a new directory that showed exact modes, the file has its mode already.
+        let moded = if self.exact_modes(dir) {
+            Ok(())
+        } else {
+            self.set_mode(&file, mode)
+        };
+        let result = moded
             .map_err(|e| self.mode_error(self.path(dir, made, true), mode, e))
             .and_then(|()| {
                 file.write_all(contents)
@@ -814,6 +889,7 @@ impl<'r> Transaction<'r> {
                 Origin::Hidden {
                     temp,
                     renamed: false,
+                    ..
                 } => temp,
                 Origin::Inside if self.still_hidden(i) => &d.name,
                 _ => continue,
