@@ -3,21 +3,26 @@
 //!
 //! The order is what makes a failure harmless:
 //! 1. validate every path (nothing touched yet);
-//! 2. walk directories from the root without following symlinks, creating the
-//!    missing ones;
-//! 3. compare each target with its new contents; for every changed one write a
-//!    temporary file beside it, with its final mode, and fsync it;
-//! 4. fix the modes of unchanged files and of the target directories;
-//! 5. rename every temporary file over its target;
+//! 2. walk directories from the root without following symlinks. A missing
+//!    directory is made under a hidden temporary name beside where it
+//!    belongs, and what goes below it is made inside, under final names;
+//! 3. compare each target with its new contents; write every changed one,
+//!    with its final mode, and fsync it: under a temporary name beside its
+//!    target, or under its own name in a new (still hidden) directory;
+//! 4. fix the modes of unchanged files and of the target directories, and
+//!    fsync every new directory;
+//! 5. rename every temporary file over its target and every new directory
+//!    into place;
 //! 6. fsync every directory whose entries changed.
 //!
-//! A failure in steps 1-4 removes every temporary file and every directory this
-//! call created, so each previous file keeps its contents (a mode fixed in step
-//! 4 stays fixed). Step 5 is the only window for a partial set: renaming over an
-//! existing name needs no space, so what remains are I/O errors and a directory
-//! that must grow a block for a brand new name. See docs/files.md.
+//! A failure in steps 1-4 removes every temporary file and every new
+//! directory with everything in it, so each previous file keeps its contents
+//! (a mode fixed in step 4 stays fixed). Step 5 is the only window for a
+//! partial set: renaming over an existing name needs no space, so what
+//! remains are I/O errors and a directory that must grow a block for a brand
+//! new name. See docs/files.md.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::{File, Permissions};
 use std::io::{self, Read, Write};
@@ -147,11 +152,16 @@ pub fn write_set(
     let mut tx = Transaction::open(root, modes)?;
     let result = tx
         .prepare(&plan, files)
-        .and_then(|pending| tx.commit(pending));
-    if result.is_err() {
+        .and_then(|dir_fixes| tx.commit(&dir_fixes));
+    if let Err(e) = result {
         tx.roll_back();
+        return Err(e);
     }
-    result
+    Ok(files
+        .iter()
+        .zip(&tx.pending)
+        .map(|(spec, pending)| (spec.path.clone(), pending.outcome()))
+        .collect())
 }
 
 /// Every path split into components and checked, before anything is touched.
@@ -171,7 +181,7 @@ impl<'a> Plan<'a> {
             .map(|f| components(&f.path))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let mut file_paths = BTreeSet::new();
+        let mut file_paths = HashSet::with_capacity(files.len());
         for file in &files {
             if !file_paths.insert(file.as_slice()) {
                 return Err(FilesError::DuplicatePath { path: join(file) });
@@ -235,44 +245,71 @@ fn c_name(name: &OsStr) -> CString {
 /// An open directory below (or at) the root.
 struct Dir {
     file: File,
-    rel: PathBuf,
-    /// Set when this call created it: (parent index, name), to remove it again
-    /// if the set fails before the renames.
-    created: Option<(usize, CString)>,
-}
-
-struct Temp {
-    dir: usize,
+    /// Where it belongs: its parent's index (the root's is its own) and its
+    /// name there, as the set names it.
+    parent: usize,
     name: CString,
-    renamed: bool,
+    origin: Origin,
+    /// For an existing directory that new ones are made in: whether its
+    /// filesystem is one whose rules for new entries are known (asked once).
+    known_filesystem: Option<bool>,
 }
 
-/// What to do with one file of the set once every temporary file is written.
+#[derive(PartialEq, Eq)]
+enum Origin {
+    /// It was there already (or it is the root).
+    Existing,
+    /// Made by this call in an existing directory, under a temporary name
+    /// until step 5 renames it to its own.
+    Hidden {
+        temp: CString,
+        renamed: bool,
+        /// Whether everything made inside gets its final mode (and group)
+        /// from mkdirat/openat alone, so needs no fchmod: seen on this
+        /// directory right after mkdirat, see `make_dir`.
+        exact_modes: bool,
+    },
+    /// Made by this call under its own name, inside a `Hidden` directory.
+    Inside,
+}
+
+/// One file of the set, once it is compared and, if needed, written.
 struct Pending {
-    rel: PathBuf,
     dir: usize,
     name: CString,
     action: Action,
 }
 
 enum Action {
-    Rename {
-        temp: usize,
+    /// Same contents; the open file if its mode or group needs fixing.
+    Keep { fix: Option<File> },
+    /// Written to a temporary file beside the target, renamed over it in step 5.
+    Replace {
+        temp: CString,
         outcome: Outcome,
+        renamed: bool,
     },
-    /// Unchanged; the open file if its mode or group needs fixing.
-    Keep {
-        fix: Option<File>,
-    },
+    /// Written under its own name in a new directory.
+    Written,
+}
+
+impl Pending {
+    fn outcome(&self) -> Outcome {
+        match self.action {
+            Action::Keep { .. } => Outcome::Unchanged,
+            Action::Replace { outcome, .. } => outcome,
+            Action::Written => Outcome::Created,
+        }
+    }
 }
 
 struct Transaction<'r> {
     root: &'r Path,
     modes: Modes,
-    /// Index 0 is the root itself.
+    /// Index 0 is the root itself; every directory comes after its parent.
     dirs: Vec<Dir>,
-    by_path: BTreeMap<PathBuf, usize>,
-    temps: Vec<Temp>,
+    /// One per file of the set, in order, as far as step 3 got.
+    pending: Vec<Pending>,
     /// For temp names; asked once (glibc does not cache getpid).
     pid: u32,
 }
@@ -280,9 +317,15 @@ struct Transaction<'r> {
 const DIR_FLAGS: libc::c_int =
     libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 
+const NEW_FILE_FLAGS: libc::c_int =
+    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+
 /// Makes temp names unique within this process; O_EXCL and a retry handle
 /// other processes (in containers everyone is PID 1).
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+
+/// Directories already open during the walk, by (parent index, name).
+type Children<'p> = HashMap<(usize, &'p OsStr), usize>;
 
 impl<'r> Transaction<'r> {
     fn open(root: &'r Path, modes: Modes) -> Result<Transaction<'r>, FilesError> {
@@ -295,192 +338,333 @@ impl<'r> Transaction<'r> {
         // The root itself is resolved normally: HOME may well be a symlink.
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
         let file = open_at(libc::AT_FDCWD, &c_root, flags, 0).map_err(open_err)?;
-        let mut by_path = BTreeMap::new();
-        by_path.insert(PathBuf::new(), 0);
         Ok(Transaction {
             root,
             modes,
             dirs: vec![Dir {
                 file,
-                rel: PathBuf::new(),
-                created: None,
+                parent: 0,
+                name: CString::default(),
+                origin: Origin::Existing,
+                known_filesystem: None,
             }],
-            by_path,
-            temps: Vec::new(),
+            pending: Vec::new(),
             pid: std::process::id(),
         })
     }
 
-    fn abs(&self, rel: &Path) -> PathBuf {
-        self.root.join(rel)
+    /// A directory's path: where the set puts it, or with `now`, where it is
+    /// until step 5 (through its hidden temporary name).
+    fn dir_path(&self, dir: usize, now: bool) -> PathBuf {
+        let mut names = Vec::new();
+        let mut at = dir;
+        while at != 0 {
+            let d = &self.dirs[at];
+            let name = match &d.origin {
+                Origin::Hidden {
+                    temp,
+                    renamed: false,
+                    ..
+                } if now => temp,
+                _ => &d.name,
+            };
+            names.push(OsStr::from_bytes(name.to_bytes()));
+            at = d.parent;
+        }
+        let mut path = self.root.to_path_buf();
+        path.extend(names.iter().rev());
+        path
     }
 
-    /// Steps 2 and 3: directories, comparisons, temporary files.
-    fn prepare(
-        &mut self,
-        plan: &Plan,
-        files: &[FileSpec],
-    ) -> Result<(Vec<Pending>, Vec<usize>), FilesError> {
+    /// The path of `name` in `dir`, as `dir_path` gives the directory's.
+    fn path(&self, dir: usize, name: &CStr, now: bool) -> PathBuf {
+        self.dir_path(dir, now)
+            .join(OsStr::from_bytes(name.to_bytes()))
+    }
+
+    /// Whether `dir` is new and not yet renamed into place (or inside such a
+    /// directory).
+    fn still_hidden(&self, dir: usize) -> bool {
+        let mut at = dir;
+        loop {
+            match &self.dirs[at].origin {
+                Origin::Existing => return false,
+                Origin::Hidden { renamed, .. } => return !renamed,
+                Origin::Inside => at = self.dirs[at].parent,
+            }
+        }
+    }
+
+    /// Whether what is made in `dir` gets its final mode and group without
+    /// fchmod: inside a new directory that showed it (`Origin::Hidden`).
+    fn exact_modes(&self, dir: usize) -> bool {
+        let mut at = dir;
+        loop {
+            match &self.dirs[at].origin {
+                Origin::Existing => return false,
+                Origin::Hidden { exact_modes, .. } => return *exact_modes,
+                Origin::Inside => at = self.dirs[at].parent,
+            }
+        }
+    }
+
+    fn is_new(&self, dir: usize) -> bool {
+        self.dirs[dir].origin != Origin::Existing
+    }
+
+    fn fd(&self, dir: usize) -> libc::c_int {
+        self.dirs[dir].file.as_raw_fd()
+    }
+
+    /// Steps 2 and 3: directories, comparisons, new files. Returns the
+    /// existing target directories whose mode needs fixing.
+    fn prepare(&mut self, plan: &Plan, files: &[FileSpec]) -> Result<Vec<usize>, FilesError> {
+        let mut children = Children::new();
         // Target directories: the extra ones and each file's parent. Those that
         // existed get their mode fixed at commit; the root is the caller's.
-        let mut targets = BTreeSet::new();
+        let mut targets = Vec::with_capacity(plan.dirs.len() + plan.files.len());
         for dir in &plan.dirs {
-            targets.insert(self.walk(dir)?);
+            targets.push(self.walk(dir, &mut children)?);
         }
         let mut file_dirs = Vec::with_capacity(plan.files.len());
         for parts in &plan.files {
-            // `components` never returns an empty list, so there is a last one.
             let Some((name, parent)) = parts.split_last() else {
-                continue;
+                unreachable!("`components` never returns an empty list")
             };
-            let dir = self.walk(parent)?;
-            targets.insert(dir);
-            file_dirs.push((dir, name));
+            let dir = self.walk(parent, &mut children)?;
+            targets.push(dir);
+            file_dirs.push((dir, c_name(name)));
         }
+        targets.sort_unstable();
+        targets.dedup();
         let mut dir_fixes = Vec::new();
-        for &dir in &targets {
-            let d = &self.dirs[dir];
-            if dir != 0
-                && d.created.is_none()
-                && self.needs_fix(&d.file, self.modes.dir_mode(), &d.rel)?
-            {
+        for dir in targets {
+            if dir != 0 && !self.is_new(dir) && self.needs_fix(dir)? {
                 dir_fixes.push(dir);
             }
         }
 
-        let mut pending = Vec::with_capacity(files.len());
-        for ((parts, spec), (dir, name)) in plan.files.iter().zip(files).zip(file_dirs) {
-            let rel = join(parts);
-            let name = c_name(name);
-            // A directory this call just made is empty: no file to compare.
-            let existing = if self.dirs[dir].created.is_some() {
-                Existing::Missing
-            } else {
-                self.compare(dir, &name, &rel, &spec.contents)?
-            };
-            let action = match existing {
-                Existing::Same { fix } => Action::Keep { fix },
-                Existing::Missing => Action::Rename {
-                    temp: self.write_temp(dir, &name, &rel, &spec.contents)?,
-                    outcome: Outcome::Created,
-                },
-                Existing::Different => Action::Rename {
-                    temp: self.write_temp(dir, &name, &rel, &spec.contents)?,
-                    outcome: Outcome::Replaced,
-                },
-            };
-            pending.push(Pending {
-                rel,
-                dir,
-                name,
-                action,
-            });
+        // The buffer each existing file is read into, reused.
+        let mut old = Vec::new();
+        self.pending.reserve(files.len());
+        for (spec, (dir, name)) in files.iter().zip(file_dirs) {
+            let action = self.write_file(dir, &name, &spec.contents, &mut old)?;
+            self.pending.push(Pending { dir, name, action });
         }
-        Ok((pending, dir_fixes))
+        Ok(dir_fixes)
     }
 
-    /// Opens (creating as needed) every directory from the root down to
+    /// Opens (making as needed) every directory from the root down to
     /// `parts`, never following a symlink. Returns the index of the last one.
-    fn walk(&mut self, parts: &[&OsStr]) -> Result<usize, FilesError> {
-        let mut parent = 0;
-        for n in 1..=parts.len() {
-            let rel = join(&parts[..n]);
-            if let Some(&known) = self.by_path.get(&rel) {
-                parent = known;
+    fn walk<'p>(
+        &mut self,
+        parts: &[&'p OsStr],
+        children: &mut Children<'p>,
+    ) -> Result<usize, FilesError> {
+        let mut dir = 0;
+        for &part in parts {
+            dir = match children.get(&(dir, part)) {
+                Some(&child) => child,
+                None => {
+                    let child = self.open_dir(dir, c_name(part))?;
+                    children.insert((dir, part), child);
+                    child
+                }
+            };
+        }
+        Ok(dir)
+    }
+
+    /// Opens directory `name` in `parent`, or makes it if it is missing.
+    /// Returns its index.
+    fn open_dir(&mut self, parent: usize, name: CString) -> Result<usize, FilesError> {
+        // A new directory is empty: nothing to open in it.
+        if self.is_new(parent) {
+            return self.make_dir(parent, name);
+        }
+        match open_at(self.fd(parent), &name, DIR_FLAGS, 0) {
+            Ok(file) => {
+                self.dirs.push(Dir {
+                    file,
+                    parent,
+                    name,
+                    origin: Origin::Existing,
+                    known_filesystem: None,
+                });
+                Ok(self.dirs.len() - 1)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.make_dir(parent, name),
+            Err(e) => Err(self.dir_open_error(parent, &name, e)),
+        }
+    }
+
+    /// Makes directory `name` in `parent`: in an existing directory under a
+    /// hidden temporary name, renamed in step 5 (so its contents appear all
+    /// at once); inside a new one under its own name.
+    fn make_dir(&mut self, parent: usize, name: CString) -> Result<usize, FilesError> {
+        let parent_fd = self.fd(parent);
+        let mode = self.modes.dir_mode();
+        let hidden = !self.is_new(parent);
+        let known_filesystem = hidden && self.known_filesystem(parent);
+        let mut attempts = 0;
+        let made = loop {
+            let made = if hidden {
+                temp_name(&name, self.pid, NEXT_TEMP.fetch_add(1, Ordering::Relaxed))
+            } else {
+                name.clone()
+            };
+            // SAFETY: parent_fd is an open directory owned by self.dirs; made
+            // is a NUL-terminated string that outlives the call.
+            if unsafe { libc::mkdirat(parent_fd, made.as_ptr(), mode as libc::mode_t) } == 0 {
+                break made;
+            }
+            let e = io::Error::last_os_error();
+            // Another process (another container's PID 1) picked this name.
+            if hidden && e.raw_os_error() == Some(libc::EEXIST) && attempts < 100 {
+                attempts += 1;
                 continue;
             }
-            let name = c_name(parts[n - 1]);
-            let parent_fd = self.dirs[parent].file.as_raw_fd();
-            let dir = match open_at(parent_fd, &name, DIR_FLAGS, 0) {
-                Ok(file) => Dir {
-                    file,
-                    rel: rel.clone(),
-                    created: None,
-                },
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                    self.create_dir(parent, name, &rel)?
-                }
-                Err(e) => return Err(self.dir_open_error(parent_fd, &name, &rel, e)),
-            };
-            self.dirs.push(dir);
-            parent = self.dirs.len() - 1;
-            let dir = &self.dirs[parent];
-            if dir.created.is_some() {
-                // mkdirat applied the umask; the mode must not depend on it.
-                // Set only after the push, so a failure still removes the directory.
-                self.set_mode(&dir.file, self.modes.dir_mode(), &rel)?;
+            return Err(FilesError::CreateDirectory {
+                path: self.path(parent, &name, false),
+                source: e,
+            });
+        };
+        let file = match open_at(parent_fd, &made, DIR_FLAGS, 0) {
+            Ok(file) => file,
+            Err(source) => {
+                // SAFETY: as above; AT_REMOVEDIR only removes an empty directory,
+                // and this one was made a moment ago.
+                unsafe { libc::unlinkat(parent_fd, made.as_ptr(), libc::AT_REMOVEDIR) };
+                return Err(FilesError::OpenDirectory {
+                    path: self.path(parent, &name, false),
+                    source,
+                });
             }
-            self.by_path.insert(rel, parent);
+        };
+        // mkdirat applied the umask, and possibly a default ACL or a setgid
+        // parent's group: the mode must not depend on them. When the new
+        // directory nonetheless came out with exactly its final mode and
+        // group, on a filesystem that applies the same rules to every new
+        // entry, whatever is made inside it with the same umask comes out
+        // exact too (a file asks for a subset of a directory's bits, 0600 of
+        // 0700), and needs no fchmod.
+        let exact_modes = if hidden {
+            known_filesystem
+                && file
+                    .metadata()
+                    .is_ok_and(|meta| !self.wrong_mode(&meta, mode))
+        } else {
+            self.exact_modes(parent)
+        };
+        let origin = if hidden {
+            Origin::Hidden {
+                temp: made,
+                renamed: false,
+                exact_modes,
+            }
+        } else {
+            Origin::Inside
+        };
+        self.dirs.push(Dir {
+            file,
+            parent,
+            name,
+            origin,
+            known_filesystem: None,
+        });
+        let dir = self.dirs.len() - 1;
+        // Set only after the push, so a failure still removes the directory.
+        if !exact_modes {
+            self.set_mode(&self.dirs[dir].file, mode)
+                .map_err(|e| self.mode_error(self.dir_path(dir, true), mode, e))?;
         }
-        Ok(parent)
+        Ok(dir)
     }
 
-    fn create_dir(&self, parent: usize, name: CString, rel: &Path) -> Result<Dir, FilesError> {
-        let parent_fd = self.dirs[parent].file.as_raw_fd();
-        let mode = self.modes.dir_mode();
-        let create_err = |source| FilesError::CreateDirectory {
-            path: self.abs(rel),
-            source,
-        };
-        // SAFETY: parent_fd is an open directory owned by self.dirs; name is a
-        // NUL-terminated string that outlives the call.
-        let made = unsafe { libc::mkdirat(parent_fd, name.as_ptr(), mode as libc::mode_t) };
-        let created = if made == 0 {
-            true
-        } else {
-            let e = io::Error::last_os_error();
-            // Someone else created it in between: use theirs, as if it had been there.
-            if e.raw_os_error() != Some(libc::EEXIST) {
-                return Err(create_err(e));
-            }
-            false
-        };
-        let file = open_at(parent_fd, &name, DIR_FLAGS, 0)
-            .map_err(|e| self.dir_open_error(parent_fd, &name, rel, e))?;
-        let created = created.then_some((parent, name));
-        Ok(Dir {
-            file,
-            rel: rel.to_path_buf(),
-            created,
-        })
+    /// Whether `dir` is on a filesystem whose rules for the mode and group of
+    /// a new entry are the POSIX ones (umask, or a default ACL, and a setgid
+    /// parent), the same for files and directories. Not, for example, NFSv4,
+    /// whose inherited ACL entries can differ between files and directories.
+    fn known_filesystem(&mut self, dir: usize) -> bool {
+        if let Some(known) = self.dirs[dir].known_filesystem {
+            return known;
+        }
+        const KNOWN: [u32; 4] = [
+            0xEF53,      // ext2, ext3, ext4
+            0x5846_5342, // xfs
+            0x9123_683E, // btrfs
+            0x0102_1994, // tmpfs
+        ];
+        let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+        // SAFETY: the fd is an open directory owned by self.dirs; fs points to
+        // writable memory of the right size and is read only on success.
+        let known = unsafe { libc::fstatfs(self.fd(dir), fs.as_mut_ptr()) } == 0
+            // SAFETY: fstatfs returned 0, so it filled fs.
+            // (Magic numbers are 32 bits; f_type's width varies by platform.)
+            && KNOWN.contains(&(unsafe { fs.assume_init() }.f_type as u32));
+        self.dirs[dir].known_filesystem = Some(known);
+        known
     }
 
     /// O_NOFOLLOW|O_DIRECTORY says ELOOP for a symlink; name it plainly.
-    fn dir_open_error(
-        &self,
-        parent_fd: libc::c_int,
-        name: &CStr,
-        rel: &Path,
-        e: io::Error,
-    ) -> FilesError {
-        if e.raw_os_error() == Some(libc::ELOOP) || is_symlink_at(parent_fd, name) {
+    fn dir_open_error(&self, parent: usize, name: &CStr, e: io::Error) -> FilesError {
+        if e.raw_os_error() == Some(libc::ELOOP) || is_symlink_at(self.fd(parent), name) {
             FilesError::SymlinkedDirectory {
-                path: self.abs(rel),
+                path: self.path(parent, name, false),
                 root: self.root.to_path_buf(),
             }
         } else {
             FilesError::OpenDirectory {
-                path: self.abs(rel),
+                path: self.path(parent, name, false),
                 source: e,
             }
         }
+    }
+
+    /// Step 3 for one file: keeps it if its contents are the same, else
+    /// writes the new contents (beside it, or in place in a new directory).
+    fn write_file(
+        &self,
+        dir: usize,
+        name: &CStr,
+        contents: &[u8],
+        old: &mut Vec<u8>,
+    ) -> Result<Action, FilesError> {
+        if self.is_new(dir) {
+            // Nobody sees this directory before step 5: no temporary name needed.
+            let file = open_at(self.fd(dir), name, NEW_FILE_FLAGS, self.modes.file_mode())
+                .map_err(|e| self.write_error(dir, name, name, e))?;
+            self.fill(file, dir, name, name, contents)?;
+            return Ok(Action::Written);
+        }
+        let outcome = match self.compare(dir, name, contents, old)? {
+            Existing::Same { fix } => return Ok(Action::Keep { fix }),
+            Existing::Missing => Outcome::Created,
+            Existing::Different => Outcome::Replaced,
+        };
+        let temp = self.write_temp(dir, name, contents)?;
+        Ok(Action::Replace {
+            temp,
+            outcome,
+            renamed: false,
+        })
     }
 
     fn compare(
         &self,
         dir: usize,
         name: &CStr,
-        rel: &Path,
         contents: &[u8],
+        old: &mut Vec<u8>,
     ) -> Result<Existing, FilesError> {
         let read_err = |source| FilesError::ReadExisting {
-            path: self.abs(rel),
+            path: self.path(dir, name, false),
             source,
         };
         // O_NONBLOCK: a FIFO planted here must not hang the entrypoint.
         let flags =
             libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
-        let mut file = match open_at(self.dirs[dir].file.as_raw_fd(), name, flags, 0) {
+        let mut file = match open_at(self.fd(dir), name, flags, 0) {
             Ok(file) => file,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Existing::Missing),
             // A symlink: never read through it; the rename replaces the link itself.
@@ -496,7 +680,7 @@ impl<'r> Transaction<'r> {
                 "a special file"
             };
             return Err(FilesError::NotARegularFile {
-                path: self.abs(rel),
+                path: self.path(dir, name, false),
                 kind,
             });
         }
@@ -507,15 +691,13 @@ impl<'r> Transaction<'r> {
         }
         // The size is known to match: one read of exactly that many bytes
         // (a file that changes under us reads short and counts as different).
-        let mut old = vec![0u8; contents.len()];
-        match file.read_exact(&mut old) {
+        old.resize(contents.len(), 0);
+        match file.read_exact(old) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Ok(Existing::Different);
-            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Existing::Different),
             Err(e) => return Err(read_err(e)),
         }
-        if old != contents {
+        if old[..] != contents[..] {
             return Ok(Existing::Different);
         }
         let fix = self
@@ -524,12 +706,15 @@ impl<'r> Transaction<'r> {
         Ok(Existing::Same { fix })
     }
 
-    fn needs_fix(&self, file: &File, mode: u32, rel: &Path) -> Result<bool, FilesError> {
-        let meta = file.metadata().map_err(|source| FilesError::ReadExisting {
-            path: self.abs(rel),
-            source,
-        })?;
-        Ok(self.wrong_mode(&meta, mode))
+    fn needs_fix(&self, dir: usize) -> Result<bool, FilesError> {
+        let meta = self.dirs[dir]
+            .file
+            .metadata()
+            .map_err(|source| FilesError::ReadExisting {
+                path: self.dir_path(dir, false),
+                source,
+            })?;
+        Ok(self.wrong_mode(&meta, self.modes.dir_mode()))
     }
 
     fn wrong_mode(&self, meta: &std::fs::Metadata, mode: u32) -> bool {
@@ -537,165 +722,180 @@ impl<'r> Transaction<'r> {
         meta.mode() & 0o7777 != mode || wrong_group
     }
 
-    /// Writes `contents` to a fresh temporary file beside the target, with the
-    /// final mode from the start, and fsyncs it. Returns its index in temps.
-    fn write_temp(
-        &mut self,
-        dir: usize,
-        name: &CStr,
-        rel: &Path,
-        contents: &[u8],
-    ) -> Result<usize, FilesError> {
-        let mode = self.modes.file_mode();
-        let dir_fd = self.dirs[dir].file.as_raw_fd();
-        let flags =
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    /// Writes `contents` to a fresh temporary file beside `name`, with the
+    /// final mode from the start. Returns the temporary file's name.
+    fn write_temp(&self, dir: usize, name: &CStr, contents: &[u8]) -> Result<CString, FilesError> {
         let mut attempts = 0;
-        let (temp_name, mut file) = loop {
-            let temp_name = temp_name(name, self.pid, NEXT_TEMP.fetch_add(1, Ordering::Relaxed));
-            match open_at(dir_fd, &temp_name, flags, mode) {
-                Ok(file) => break (temp_name, file),
+        loop {
+            let temp = temp_name(name, self.pid, NEXT_TEMP.fetch_add(1, Ordering::Relaxed));
+            match open_at(self.fd(dir), &temp, NEW_FILE_FLAGS, self.modes.file_mode()) {
+                Ok(file) => {
+                    self.fill(file, dir, name, &temp, contents)?;
+                    return Ok(temp);
+                }
                 // Another process (another container's PID 1) picked this name.
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempts < 100 => attempts += 1,
-                Err(source) => {
-                    let temp = self.abs(
-                        &self.dirs[dir]
-                            .rel
-                            .join(OsStr::from_bytes(temp_name.as_bytes())),
-                    );
-                    return Err(FilesError::WriteTemporary {
-                        path: self.abs(rel),
-                        temp,
-                        source,
-                    });
-                }
+                Err(e) => return Err(self.write_error(dir, name, &temp, e)),
             }
+        }
+    }
+
+    /// Gives a file this call just made (`made` in `dir`, to become `name`)
+    /// the file mode, writes `contents` and fsyncs it. On failure the file
+    /// is removed again.
+    fn fill(
+        &self,
+        mut file: File,
+        dir: usize,
+        name: &CStr,
+        made: &CStr,
+        contents: &[u8],
+    ) -> Result<(), FilesError> {
+        let mode = self.modes.file_mode();
+        // In a new directory that showed exact modes, the file has its mode already.
+        let moded = if self.exact_modes(dir) {
+            Ok(())
+        } else {
+            self.set_mode(&file, mode)
         };
-        let temp_rel = self.dirs[dir]
-            .rel
-            .join(OsStr::from_bytes(temp_name.as_bytes()));
-        // Recorded before writing, so a failed write is still cleaned up.
-        self.temps.push(Temp {
-            dir,
-            name: temp_name,
-            renamed: false,
-        });
-        let write_err = |source| FilesError::WriteTemporary {
-            path: self.abs(rel),
-            temp: self.abs(&temp_rel),
+        let result = moded
+            .map_err(|e| self.mode_error(self.path(dir, made, true), mode, e))
+            .and_then(|()| {
+                file.write_all(contents)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| self.write_error(dir, name, made, e))
+            });
+        if result.is_err() {
+            // SAFETY: the directory fd is owned by self.dirs; made is a
+            // NUL-terminated string that outlives the call.
+            unsafe { libc::unlinkat(self.fd(dir), made.as_ptr(), 0) };
+        }
+        result
+    }
+
+    fn write_error(&self, dir: usize, name: &CStr, made: &CStr, source: io::Error) -> FilesError {
+        FilesError::WriteTemporary {
+            path: self.path(dir, name, false),
+            temp: self.path(dir, made, true),
             source,
-        };
-        self.set_mode(&file, mode, &temp_rel)?;
-        file.write_all(contents).map_err(write_err)?;
-        file.sync_all().map_err(write_err)?;
-        Ok(self.temps.len() - 1)
+        }
     }
 
     /// Sets the exact mode (and group 0 in group mode) on an open file or
     /// directory, whatever the umask was.
-    fn set_mode(&self, file: &File, mode: u32, rel: &Path) -> Result<(), FilesError> {
-        let mode_err = |source| FilesError::SetMode {
-            path: self.abs(rel),
-            mode,
-            source,
-        };
+    fn set_mode(&self, file: &File, mode: u32) -> io::Result<()> {
         if let Some(gid) = self.modes.group() {
             // Before chmod: a chown by a non-root user may clear mode bits.
-            std::os::unix::fs::fchown(file, None, Some(gid)).map_err(mode_err)?;
+            std::os::unix::fs::fchown(file, None, Some(gid))?;
         }
         file.set_permissions(Permissions::from_mode(mode))
-            .map_err(mode_err)
+    }
+
+    fn mode_error(&self, path: PathBuf, mode: u32, source: io::Error) -> FilesError {
+        FilesError::SetMode { path, mode, source }
     }
 
     /// Steps 4 to 6.
-    fn commit(
-        &mut self,
-        (pending, dir_fixes): (Vec<Pending>, Vec<usize>),
-    ) -> Result<Vec<(PathBuf, Outcome)>, FilesError> {
-        for &dir in &dir_fixes {
-            self.set_mode(
-                &self.dirs[dir].file,
-                self.modes.dir_mode(),
-                &self.dirs[dir].rel,
-            )?;
+    fn commit(&mut self, dir_fixes: &[usize]) -> Result<(), FilesError> {
+        let dir_mode = self.modes.dir_mode();
+        for &dir in dir_fixes {
+            self.set_mode(&self.dirs[dir].file, dir_mode)
+                .map_err(|e| self.mode_error(self.dir_path(dir, false), dir_mode, e))?;
         }
-        for p in &pending {
+        let file_mode = self.modes.file_mode();
+        for p in &self.pending {
             if let Action::Keep { fix: Some(file) } = &p.action {
-                self.set_mode(file, self.modes.file_mode(), &p.rel)?;
+                self.set_mode(file, file_mode)
+                    .map_err(|e| self.mode_error(self.path(p.dir, &p.name, false), file_mode, e))?;
+            }
+        }
+        // What a new directory holds must be on disk before it appears.
+        for (i, d) in self.dirs.iter().enumerate() {
+            if d.origin != Origin::Existing {
+                d.file
+                    .sync_all()
+                    .map_err(|source| FilesError::SyncDirectory {
+                        path: self.dir_path(i, true),
+                        source,
+                    })?;
             }
         }
 
-        let mut touched = BTreeSet::new();
-        for p in &pending {
-            if let Action::Rename { temp, .. } = p.action {
-                let fd = self.dirs[p.dir].file.as_raw_fd();
-                let temp_name = &self.temps[temp].name;
-                // SAFETY: fd is an open directory owned by self.dirs; both names
-                // are NUL-terminated strings that outlive the call.
-                let r = unsafe { libc::renameat(fd, temp_name.as_ptr(), fd, p.name.as_ptr()) };
-                if r != 0 {
-                    return Err(FilesError::Rename {
-                        path: self.abs(&p.rel),
-                        source: io::Error::last_os_error(),
-                    });
-                }
-                self.temps[temp].renamed = true;
-                touched.insert(p.dir);
-            }
-        }
-
-        touched.extend(
-            self.dirs
-                .iter()
-                .filter_map(|d| d.created.as_ref().map(|(parent, _)| *parent)),
-        );
-        for &dir in &touched {
-            let d = &self.dirs[dir];
-            d.file
-                .sync_all()
-                .map_err(|source| FilesError::SyncDirectory {
-                    path: self.abs(&d.rel),
+        let mut changed = vec![false; self.dirs.len()];
+        for i in 0..self.pending.len() {
+            let p = &self.pending[i];
+            if let Action::Replace { temp, .. } = &p.action {
+                let fd = self.fd(p.dir);
+                rename_at(fd, temp, &p.name).map_err(|source| FilesError::Rename {
+                    path: self.path(p.dir, &p.name, false),
                     source,
                 })?;
+                changed[p.dir] = true;
+                if let Action::Replace { renamed, .. } = &mut self.pending[i].action {
+                    *renamed = true;
+                }
+            }
+        }
+        for i in 0..self.dirs.len() {
+            let d = &self.dirs[i];
+            if let Origin::Hidden { temp, .. } = &d.origin {
+                rename_at(self.fd(d.parent), temp, &d.name).map_err(|source| {
+                    FilesError::Rename {
+                        path: self.dir_path(i, false),
+                        source,
+                    }
+                })?;
+                changed[d.parent] = true;
+                if let Origin::Hidden { renamed, .. } = &mut self.dirs[i].origin {
+                    *renamed = true;
+                }
+            }
         }
 
-        Ok(pending
-            .into_iter()
-            .map(|p| {
-                let outcome = match p.action {
-                    Action::Rename { outcome, .. } => outcome,
-                    Action::Keep { .. } => Outcome::Unchanged,
-                };
-                (p.rel, outcome)
-            })
-            .collect())
+        for (i, d) in self.dirs.iter().enumerate() {
+            if changed[i] {
+                d.file
+                    .sync_all()
+                    .map_err(|source| FilesError::SyncDirectory {
+                        path: self.dir_path(i, false),
+                        source,
+                    })?;
+            }
+        }
+        Ok(())
     }
 
-    /// Removes every temporary file not yet renamed and, if no rename happened
-    /// yet, every directory this call created (deepest first). Errors are
-    /// ignored: the error being reported matters more.
+    /// Removes every temporary file not yet renamed, and every new directory
+    /// not yet renamed into place with what this call wrote in it (deepest
+    /// first). Errors are ignored: the error being reported matters more.
     fn roll_back(&mut self) {
-        let any_renamed = self.temps.iter().any(|t| t.renamed);
-        for temp in self.temps.iter().filter(|t| !t.renamed) {
+        for p in &self.pending {
+            let made = match &p.action {
+                Action::Replace {
+                    temp,
+                    renamed: false,
+                    ..
+                } => temp,
+                Action::Written if self.still_hidden(p.dir) => &p.name,
+                _ => continue,
+            };
             // SAFETY: the directory fd is owned by self.dirs; the name is a
             // NUL-terminated string that outlives the call.
-            unsafe { libc::unlinkat(self.dirs[temp.dir].file.as_raw_fd(), temp.name.as_ptr(), 0) };
+            unsafe { libc::unlinkat(self.fd(p.dir), made.as_ptr(), 0) };
         }
-        // Once part of the new set is in place, its directories belong to it.
-        if any_renamed {
-            return;
-        }
-        for dir in self.dirs.iter().rev() {
-            if let Some((parent, name)) = &dir.created {
-                // SAFETY: as above; AT_REMOVEDIR only removes an empty directory.
-                unsafe {
-                    libc::unlinkat(
-                        self.dirs[*parent].file.as_raw_fd(),
-                        name.as_ptr(),
-                        libc::AT_REMOVEDIR,
-                    )
-                };
-            }
+        // Once a new directory is in place, it belongs to the new set.
+        for (i, d) in self.dirs.iter().enumerate().rev() {
+            let made = match &d.origin {
+                Origin::Hidden {
+                    temp,
+                    renamed: false,
+                    ..
+                } => temp,
+                Origin::Inside if self.still_hidden(i) => &d.name,
+                _ => continue,
+            };
+            // SAFETY: as above; AT_REMOVEDIR only removes an empty directory.
+            unsafe { libc::unlinkat(self.fd(d.parent), made.as_ptr(), libc::AT_REMOVEDIR) };
         }
     }
 }
@@ -704,6 +904,16 @@ enum Existing {
     Missing,
     Different,
     Same { fix: Option<File> },
+}
+
+fn rename_at(dir_fd: libc::c_int, from: &CStr, to: &CStr) -> io::Result<()> {
+    // SAFETY: dir_fd is an open directory the caller owns for the duration of
+    // the call; both names are NUL-terminated strings that outlive it.
+    if unsafe { libc::renameat(dir_fd, from.as_ptr(), dir_fd, to.as_ptr()) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `.NAME.dokomodo-tmp.<pid>.<n>`: hidden, recognisable, unique per process.

@@ -56,11 +56,9 @@ pub fn magic_i32(magic: u32) -> i32 {
 
 /// iguana's `netmagic`: the 4 magic bytes, little-endian, as hex.
 pub fn netmagic(magic: u32) -> String {
-    magic
-        .to_le_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    // The bytes in little-endian order are the byte-swapped number printed
+    // most significant first.
+    format!("{:08x}", magic.swap_bytes())
 }
 
 /// komodod's `komodo_assetmagic` for an assetchain.

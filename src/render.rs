@@ -67,17 +67,19 @@ pub fn komodod(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
 pub fn iguana(config: &Config, seed: &Seed, home: &Path) -> Plan {
     let mut plan = Plan {
         dirs: vec![iguana_workdir(config)],
-        files: Vec::new(),
+        files: Vec::with_capacity(2 * config.chains.len()),
     };
+    let keys = creds::Keys::new(seed);
     for chain in &config.chains {
         plan.files.push(File {
             path: chain.conf_path(),
-            contents: chain_conf(config, chain, seed),
+            contents: conf(config, chain, &keys),
         });
     }
+    let addcoin_dir = addcoin_dir(config);
     for chain in &config.chains {
         plan.files.push(File {
-            path: addcoin_dir(config).join(format!("{}.json", chain.name)),
+            path: addcoin_dir.join(format!("{}.json", chain.name)),
             contents: addcoin(chain, home),
         });
     }
@@ -119,7 +121,12 @@ pub fn komodod_args(config: &Config, chain: &Chain, home: &Path) -> Vec<String> 
 /// and iguana match keys as substrings and komodod keeps spaces before `=`).
 /// Never `daemon=1`: komodod would fork away from the init.
 pub fn chain_conf(config: &Config, chain: &Chain, seed: &Seed) -> String {
-    let creds = creds::for_chain(seed, chain);
+    conf(config, chain, &creds::Keys::new(seed))
+}
+
+/// `chain_conf` with the seed keyed once for many chains.
+fn conf(config: &Config, chain: &Chain, keys: &creds::Keys) -> String {
+    let creds = keys.for_chain(chain);
     let mut conf = credentials_lines(&creds, chain.rpc_port());
     conf.push_str("server=1\ntxindex=1\nrpcworkqueue=256\n");
     if config.rpc_allow.is_empty() {
@@ -172,14 +179,18 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
         .unwrap_or("0");
     let seed_ip = chain.addnode.first().map(String::as_str).unwrap_or("");
     let mut json = String::with_capacity(GENESIS_BLOCK.len() + 1024);
-    json.push('{');
     let mut field = |key: &str, value: Json<'_>| {
-        if json.len() > 1 {
-            json.push(',');
-        }
-        let _ = write!(json, "\"{key}\":");
+        // Keys are the literals below: plain ASCII, nothing to escape.
+        json.push_str(if json.is_empty() { "{\"" } else { ",\"" });
+        json.push_str(key);
+        json.push_str("\":");
         match value {
             Json::Str(s) => json_string(&mut json, s),
+            Json::Hex(h) => {
+                json.push('"');
+                json.push_str(h);
+                json.push('"');
+            }
             Json::Num(n) => {
                 let _ = write!(json, "{n}");
             }
@@ -189,23 +200,23 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     field("conf", Json::Str(&conf_name));
     field("path", Json::Str(path));
     field("unitval", Json::Str("20"));
-    field("zcash", Json::Num(1));
-    field("RELAY", Json::Num(-1));
-    field("VALIDATE", Json::Num(0));
-    field("prefetchlag", Json::Num(-1));
-    field("poll", Json::Num(100));
-    field("active", Json::Num(1));
+    field("zcash", Json::Raw("1"));
+    field("RELAY", Json::Raw("-1"));
+    field("VALIDATE", Json::Raw("0"));
+    field("prefetchlag", Json::Raw("-1"));
+    field("poll", Json::Raw("100"));
+    field("active", Json::Raw("1"));
     field("agent", Json::Str("iguana"));
     field("method", Json::Str("addcoin"));
-    field("startpend", Json::Num(4));
-    field("endpend", Json::Num(4));
-    field("services", Json::Num(129));
-    field("maxpeers", Json::Num(8));
+    field("startpend", Json::Raw("4"));
+    field("endpend", Json::Raw("4"));
+    field("services", Json::Raw("129"));
+    field("maxpeers", Json::Raw("8"));
     field("newcoin", Json::Str(&chain.name));
     field("name", Json::Str(&chain.name));
-    field("hasheaders", Json::Num(1));
-    field("useaddmultisig", Json::Num(0));
-    field("netmagic", Json::Str(&ports::netmagic(chain.derived.magic)));
+    field("hasheaders", Json::Raw("1"));
+    field("useaddmultisig", Json::Raw("0"));
+    field("netmagic", Json::Hex(&ports::netmagic(chain.derived.magic)));
     field("p2p", Json::Num(chain.p2p_port().into()));
     field("rpc", Json::Num(chain.rpc_port().into()));
     if chain.is_remote() {
@@ -214,19 +225,19 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
             Json::Str(&format!("{}:{}", chain.host, chain.rpc_port())),
         );
     }
-    field("pubval", Json::Num(60));
-    field("p2shval", Json::Num(85));
-    field("wifval", Json::Num(188));
+    field("pubval", Json::Raw("60"));
+    field("p2shval", Json::Raw("85"));
+    field("wifval", Json::Raw("188"));
     field("txfee_satoshis", Json::Str("10000"));
-    field("isPoS", Json::Num(0));
-    field("minoutput", Json::Num(10000));
-    field("minconfirms", Json::Num(2));
-    field("genesishash", Json::Str(GENESIS_HASH));
-    field("protover", Json::Num(170002));
-    field("genesisblock", Json::Str(GENESIS_BLOCK.trim()));
-    field("debug", Json::Num(0));
+    field("isPoS", Json::Raw("0"));
+    field("minoutput", Json::Raw("10000"));
+    field("minconfirms", Json::Raw("2"));
+    field("genesishash", Json::Hex(GENESIS_HASH));
+    field("protover", Json::Raw("170002"));
+    field("genesisblock", Json::Hex(GENESIS_BLOCK.trim()));
+    field("debug", Json::Raw("0"));
     field("seedipaddr", Json::Str(seed_ip));
-    field("sapling", Json::Num(1));
+    field("sapling", Json::Raw("1"));
     field("notarypay", Json::Raw(notarypay));
     json.push_str("}\n");
     json
@@ -234,8 +245,12 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
 
 enum Json<'a> {
     Str(&'a str),
+    /// Hex digits, which need no escaping: the 3 KB genesis block is not
+    /// scanned for quotes once per chain.
+    Hex(&'a str),
     Num(i64),
-    /// Already valid JSON (a validated integer).
+    /// Already JSON: a constant number, or a validated integer from the YAML
+    /// (written as text, the formatting machinery is not needed for them).
     Raw(&'a str),
 }
 
@@ -389,5 +404,18 @@ mod tests {
     #[test]
     fn genesis_block_is_intact() {
         assert_eq!(GENESIS_BLOCK.trim().len(), 2974);
+    }
+
+    #[test]
+    fn strings_written_as_hex_are_hex() {
+        let c = config(YAML);
+        let hex = [
+            GENESIS_BLOCK.trim(),
+            GENESIS_HASH,
+            &ports::netmagic(c.chains[1].derived.magic),
+        ];
+        for h in hex {
+            assert!(h.bytes().all(|b| b.is_ascii_hexdigit()), "{h}");
+        }
     }
 }

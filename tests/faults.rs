@@ -117,6 +117,20 @@ fn is_temp(path: &Path) -> bool {
     path.to_string_lossy().contains("dokomodo-tmp")
 }
 
+/// Where a temporary path goes once renamed: every `.NAME.dokomodo-tmp.<pid>.<n>`
+/// component becomes NAME. None if such a component is not hidden.
+fn temp_target(rel: &Path) -> Option<PathBuf> {
+    rel.iter()
+        .map(|part| {
+            let part = part.to_str()?;
+            match part.split_once(".dokomodo-tmp.") {
+                Some((name, _)) => name.strip_prefix('.').map(PathBuf::from),
+                None => Some(PathBuf::from(part)),
+            }
+        })
+        .collect()
+}
+
 fn temp_files(root: &Path) -> Vec<PathBuf> {
     snapshot(root).into_keys().filter(|p| is_temp(p)).collect()
 }
@@ -212,6 +226,57 @@ fn a_read_only_filesystem_fails_with_74_and_changes_nothing() {
     assert!(stdout.starts_with("unchanged "), "{stdout}");
 }
 
+#[test]
+fn running_out_of_descriptors_part_way_through_new_directories_leaves_home_as_it_was() {
+    assert_root();
+    use std::os::unix::process::CommandExt;
+    // Every directory of the set stays open until the set is in place: with
+    // 40 descriptors the walk fails part-way through the chain directories it
+    // is making inside the new, still hidden `.komodo`.
+    let dir = TempDir::new("nofile");
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let run = production(&home, &["iguana"], false);
+    let mut cmd = run.command();
+    // SAFETY: runs in the child between fork and exec, and only calls
+    // setrlimit, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 40,
+                rlim_max: 40,
+            };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        })
+    };
+    let out = output_within(cmd, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(IO), "{stderr}");
+    // The directory is named where it belongs, not by its hidden name.
+    let prefix = format!(
+        "dokomodo: error: cannot open directory {}/.komodo/",
+        home.display()
+    );
+    assert!(stderr.starts_with(&prefix), "{stderr}");
+    assert!(
+        stderr.ends_with(": Too many open files (os error 24)\n"),
+        "{stderr}"
+    );
+    assert_eq!(
+        snapshot(&home),
+        BTreeMap::new(),
+        "no hidden directory, no file left"
+    );
+    assert_eq!(
+        std::fs::read_dir(&home).unwrap().count(),
+        0,
+        "not even an empty directory"
+    );
+}
+
 // ---------------------------------------------------------------- kill -9 during a render
 
 /// A small deterministic generator, so a failing iteration can be rerun.
@@ -293,18 +358,16 @@ fn kill_9_during_a_render_never_leaves_a_torn_or_empty_conf() {
 
         let mut complete = 0;
         for (rel, bytes) in snapshot(&home) {
-            let name = rel.file_name().unwrap().to_string_lossy().into_owned();
             if is_temp(&rel) {
-                // A hidden `.NAME.dokomodo-tmp.<pid>.<n>` beside its target.
-                let target = name
-                    .strip_prefix('.')
-                    .and_then(|n| n.split(".dokomodo-tmp.").next());
-                let target = target.unwrap_or_else(|| {
-                    panic!("iteration {i} (delay {delay:?}): temp file {rel:?} is not hidden")
+                // A hidden `.NAME.dokomodo-tmp.<pid>.<n>` beside its target:
+                // a temporary file, or a new directory (with what was written
+                // in it so far) that was not renamed into place yet.
+                let target = temp_target(&rel).unwrap_or_else(|| {
+                    panic!("iteration {i} (delay {delay:?}): temp path {rel:?} is not hidden")
                 });
                 assert!(
-                    new_files.contains_key(&rel.with_file_name(target)),
-                    "iteration {i}: temp file {rel:?} for no target"
+                    new_files.keys().any(|f| f.starts_with(&target)),
+                    "iteration {i}: temp path {rel:?} for no target"
                 );
                 continue;
             }

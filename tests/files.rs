@@ -219,29 +219,158 @@ fn only_the_changed_file_is_replaced() {
     assert!(temp_files(root).is_empty());
 }
 
+/// Every directory and file under `root`, with its mode and group.
+fn modes_under(root: &Path) -> Vec<(String, u32, u32)> {
+    let mut out: Vec<_> = snapshot(root)
+        .into_keys()
+        .map(|rel| {
+            let meta = fs::symlink_metadata(root.join(&rel)).unwrap();
+            (rel.display().to_string(), meta.mode() & 0o7777, meta.gid())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What `render komodod --chain BEER` leaves in a fresh HOME that `prepare`
+/// set up, run by the real binary in a child process with this umask (and,
+/// for group mode, as `uid` with gid 0). The umask is per process: set here,
+/// it would reach every test running beside this one.
+fn render_in_child(
+    umask: u32,
+    uid: Option<u32>,
+    prepare: impl FnOnce(&Path),
+) -> Vec<(String, u32, u32)> {
+    use std::os::unix::process::CommandExt;
+    let run = common::Run::new(common::NOTARY_YAML).seed();
+    let home = run.home();
+    prepare(&home);
+    let run = run.args(&[
+        "render",
+        "komodod",
+        "--chain",
+        "BEER",
+        "--home",
+        home.to_str().unwrap(),
+    ]);
+    let mut cmd = run.command();
+    // SAFETY: runs in the child between fork and exec and only makes
+    // async-signal-safe system calls.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(umask as libc::mode_t);
+            if let Some(uid) = uid {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(0) != 0
+                    || libc::setuid(uid) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    };
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    modes_under(&home)
+}
+
+/// The modes `render komodod --chain BEER` must leave, with the group
+/// where group mode sets it.
+fn expected(dir: u32, file: u32, gid: Option<u32>) -> impl Fn(&[(String, u32, u32)]) {
+    move |got| {
+        let want = [
+            (".komodo", dir),
+            (".komodo/BEER", dir),
+            (".komodo/BEER/BEER.conf", file),
+            (".komodo/komodo.conf", file),
+        ];
+        let got_modes: Vec<_> = got.iter().map(|(p, m, _)| (p.as_str(), *m)).collect();
+        assert_eq!(got_modes, want);
+        if let Some(gid) = gid {
+            assert!(got.iter().all(|(_, _, g)| *g == gid), "{got:?}");
+        }
+    }
+}
+
 #[test]
 fn private_modes_are_0600_and_0700_whatever_the_umask() {
-    let tmp = TempDir::new("modes");
-    let root = tmp.path();
-    // A umask that would strip the owner's write bit: modes must not depend on it.
-    // The umask is process-wide: tests running meanwhile set every mode they
-    // assert on explicitly, and as root they can write 0400 files anyway.
-    // SAFETY: umask only swaps the process's mask; restored below.
-    let old = unsafe { libc::umask(0o277) };
-    let result = write_set(
-        root,
-        &[PathBuf::from("data/KMD")],
-        &[spec("a/b/c.conf", "c\n")],
-        PRIVATE,
-    );
-    // SAFETY: as above.
-    unsafe { libc::umask(old) };
-    result.unwrap();
-
-    for dir in ["a", "a/b", "data", "data/KMD"] {
-        assert_eq!(mode(root.join(dir)), 0o700, "{dir}");
+    // 0277 strips the owner's write bit: the modes are set after creation.
+    // 0022 and 0000 leave 0700 as asked: the new directory shows it, and
+    // nothing inside needs a chmod. Either way the result is the same.
+    for umask in [0o277, 0o077, 0o022, 0o000] {
+        let got = render_in_child(umask, None, |_| {});
+        expected(0o700, 0o600, None)(&got);
+        // And a file replaced in an existing directory, through a temporary file.
+        let got = render_in_child(umask, None, |home| {
+            fs::create_dir(home.join(".komodo")).unwrap();
+            fs::write(home.join(".komodo/komodo.conf"), "stale\n").unwrap();
+        });
+        expected(0o700, 0o600, None)(&got);
     }
-    assert_eq!(mode(root.join("a/b/c.conf")), 0o600);
+}
+
+#[test]
+fn a_setgid_home_does_not_make_setgid_directories() {
+    let got = render_in_child(0o022, None, |home| {
+        std::os::unix::fs::chown(home, None, Some(1234)).unwrap();
+        fs::set_permissions(home, fs::Permissions::from_mode(0o2755)).unwrap();
+    });
+    // mkdirat in a setgid directory gives 02700: seen, and set right.
+    expected(0o700, 0o600, None)(&got);
+}
+
+#[test]
+fn a_default_acl_on_home_does_not_change_the_modes() {
+    // A POSIX default ACL replaces the umask for new entries. One that
+    // denies the owner write (user::r-x) gives new directories 0500 and new
+    // files 0400 unless the modes are set afterwards; one that allows
+    // everything gives 0700 and 0600, as asked.
+    for owner in [0o5u16, 0o7] {
+        let got = render_in_child(0o022, None, |home| set_default_acl(home, owner));
+        expected(0o700, 0o600, None)(&got);
+    }
+}
+
+/// Gives `dir` the default ACL `user::OWNER, group::---, other::---`.
+fn set_default_acl(dir: &Path, owner: u16) {
+    // The kernel's xattr format: version 2, then (tag, perm, id) entries.
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm) in [(0x01u16, owner), (0x04, 0), (0x20, 0)] {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(perm.to_le_bytes());
+        acl.extend(u32::MAX.to_le_bytes());
+    }
+    let path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+    let name = c"system.posix_acl_default";
+    // SAFETY: both strings are NUL-terminated; acl is valid for its length.
+    let r = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            acl.as_ptr().cast(),
+            acl.len(),
+            0,
+        )
+    };
+    assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn group_mode_modes_whatever_the_umask() {
+    // A non-root uid with gid 0 is group mode: 0770, 0660, group 0. With
+    // umask 0002 the new directory comes out 0770 as asked; with 0022 it
+    // comes out 0750 and everything is set afterwards.
+    for umask in [0o002, 0o022] {
+        let got = render_in_child(umask, Some(10001), |home| {
+            std::os::unix::fs::chown(home, Some(10001), Some(0)).unwrap();
+        });
+        expected(0o770, 0o660, Some(0))(&got);
+    }
 }
 
 #[test]
@@ -643,4 +772,139 @@ fn invalid_paths_are_refused_before_anything_is_written() {
     }
     assert!(snapshot(&root).is_empty());
     assert!(!tmp.path().join("escape.conf").exists());
+}
+
+#[test]
+fn a_new_directory_appears_whole_and_a_failure_inside_it_leaves_nothing() {
+    let tmp = TempDir::new("newdir");
+    let root = tmp.sub("small");
+    let _fs = Mount::tmpfs(&root, "64k");
+    write_set(&root, &[], &[spec("a.conf", "old\n")], PRIVATE).unwrap();
+    let before = snapshot(&root);
+
+    // The new directory is built under a hidden name: the error names the
+    // file where it belongs and where it was being written.
+    let big = "x".repeat(256 * 1024);
+    let err = write_set(
+        &root,
+        &[],
+        &[
+            spec("a.conf", "new\n"),
+            spec("new/deeper/x.conf", "x\n"),
+            spec("new/big.dat", &big),
+        ],
+        PRIVATE,
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    let prefix = format!(
+        "cannot write {0}/new/big.dat (temporary file {0}/.new.dokomodo-tmp.",
+        root.display()
+    );
+    assert!(msg.starts_with(&prefix), "{msg}");
+    assert!(
+        msg.ends_with("/big.dat): No space left on device (os error 28)"),
+        "{msg}"
+    );
+    assert_eq!(
+        snapshot(&root),
+        before,
+        "the hidden directory is gone with everything in it"
+    );
+
+    let result = write_set(
+        &root,
+        &[PathBuf::from("new/empty")],
+        &[spec("a.conf", "new\n"), spec("new/deeper/x.conf", "x\n")],
+        PRIVATE,
+    )
+    .unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            ("a.conf", Outcome::Replaced),
+            ("new/deeper/x.conf", Outcome::Created)
+        ]
+    );
+    assert_eq!(read(root.join("new/deeper/x.conf")), "x\n");
+    for dir in ["new", "new/deeper", "new/empty"] {
+        assert_eq!(mode(root.join(dir)), 0o700, "{dir}");
+    }
+    assert!(temp_files(&root).is_empty());
+}
+
+#[test]
+fn a_new_directory_beside_existing_ones_leaves_them_alone() {
+    let tmp = TempDir::new("sibling");
+    let root = tmp.path();
+    let set = [
+        spec(".komodo/KMD.conf", "k\n"),
+        spec(".komodo/BEER/BEER.conf", "b\n"),
+    ];
+    write_set(root, &[], &set, PRIVATE).unwrap();
+    let past = backdate(root.join(".komodo/BEER/BEER.conf"));
+
+    let more = [
+        spec(".komodo/KMD.conf", "k\n"),
+        spec(".komodo/BEER/BEER.conf", "b\n"),
+        spec(".komodo/PIZZA/PIZZA.conf", "p\n"),
+    ];
+    let result = write_set(root, &[], &more, PRIVATE).unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            (".komodo/KMD.conf", Outcome::Unchanged),
+            (".komodo/BEER/BEER.conf", Outcome::Unchanged),
+            (".komodo/PIZZA/PIZZA.conf", Outcome::Created)
+        ]
+    );
+    assert_eq!(read(root.join(".komodo/PIZZA/PIZZA.conf")), "p\n");
+    assert_eq!(mtime(root.join(".komodo/BEER/BEER.conf")), past);
+    assert!(temp_files(root).is_empty());
+}
+
+#[test]
+fn a_hand_edit_of_the_same_length_is_replaced_whatever_was_read_before_it() {
+    let tmp = TempDir::new("sameedit");
+    let root = tmp.path();
+    let big = "b".repeat(10_000);
+    let set = [
+        spec("big.conf", &big),
+        spec("a.conf", "rpcport=7771\n"),
+        spec("small.conf", "s\n"),
+    ];
+    write_set(root, &[], &set, PRIVATE).unwrap();
+    // Same length, one byte different: only reading it tells.
+    fs::write(root.join("a.conf"), "rpcport=7772\n").unwrap();
+
+    let result = write_set(root, &[], &set, PRIVATE).unwrap();
+    assert_eq!(
+        outcomes(&result),
+        [
+            ("big.conf", Outcome::Unchanged),
+            ("a.conf", Outcome::Replaced),
+            ("small.conf", Outcome::Unchanged)
+        ]
+    );
+    assert_eq!(read(root.join("a.conf")), "rpcport=7771\n");
+}
+
+#[test]
+fn a_file_with_another_hard_link_is_rewritten_not_chmod_ed() {
+    let tmp = TempDir::new("hardlink");
+    let root = tmp.sub("root");
+    let outside = tmp.sub("outside");
+    fs::write(outside.join("shared"), "a\n").unwrap();
+    fs::set_permissions(outside.join("shared"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::hard_link(outside.join("shared"), root.join("a.conf")).unwrap();
+
+    let result = write_set(&root, &[], &[spec("a.conf", "a\n")], PRIVATE).unwrap();
+    assert_eq!(outcomes(&result), [("a.conf", Outcome::Replaced)]);
+    assert_eq!(mode(root.join("a.conf")), 0o600);
+    assert_eq!(
+        mode(outside.join("shared")),
+        0o644,
+        "the other name keeps its mode"
+    );
+    assert_eq!(fs::metadata(outside.join("shared")).unwrap().nlink(), 1);
 }
