@@ -635,9 +635,14 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Role::Iguana => Some(iguana_startup(config, home, seed, passphrase)),
         Role::Komodod => {
             drop(seed);
+            // Nothing of the configuration is needed while supervising:
+            // freed now, its heap goes back to the system with the rest
+            // (supervise's memory::release_startup_pages).
+            drop(config);
             None
         }
     };
+    drop(written);
     Ok(supervise::supervise_with(
         &options,
         Spawn {
