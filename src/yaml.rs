@@ -125,7 +125,7 @@ const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 /// The high bit of each byte of the result is set when that byte of `x` is
 /// not zero (exact for each byte: no carry crosses bytes).
 fn nonzero_bytes(x: u64) -> u64 {
-    ((x & LOW7) + LOW7 | x) & HIGH
+    (((x & LOW7) + LOW7) | x) & HIGH
 }
 
 /// Where the line that `from` is on ends: its `\r\n` or `\n`, or the end of
@@ -134,7 +134,7 @@ fn line_end(b: &[u8], from: usize) -> usize {
     let mut i = from;
     // Eight bytes at a time while none is a `\n` (comments are long).
     while let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        if !nonzero_bytes(u64::from_le_bytes(word) ^ ONES * u64::from(b'\n')) & HIGH != 0 {
+        if !nonzero_bytes(u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'))) & HIGH != 0 {
             break;
         }
         i += 8;
@@ -151,8 +151,8 @@ fn line_end(b: &[u8], from: usize) -> usize {
 /// on its own, without carries between bytes.
 fn printable_ascii(w: u64) -> bool {
     let at_least_space = ((w & LOW7) + ONES * (0x80 - 0x20)) & HIGH;
-    let newline = !nonzero_bytes(w ^ ONES * u64::from(b'\n')) & HIGH;
-    let delete = !nonzero_bytes(w ^ ONES * 0x7f) & HIGH;
+    let newline = !nonzero_bytes(w ^ (ONES * u64::from(b'\n'))) & HIGH;
+    let delete = !nonzero_bytes(w ^ (ONES * 0x7f)) & HIGH;
     let control = !at_least_space & !newline & HIGH;
     (control | delete | (w & HIGH)) == 0
 }
@@ -1218,7 +1218,7 @@ impl<'a> Parser<'a> {
         let c = self.peek();
         let next = self.byte(1);
         let ok = match c {
-            b'-' | b'?' | b':' => !is_blank_or_end(next) && !(flow && is_flow_indicator(next)),
+            b'-' | b'?' | b':' => !(is_blank_or_end(next) || flow && is_flow_indicator(next)),
             b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@'
             | b'`' => false,
             _ => !is_end(c),
@@ -1615,7 +1615,7 @@ impl<'a> Parser<'a> {
             self.block_indent(content_indent, &mut breaks);
         }
         if chomp != Some(b'-') {
-            if !leading_break && self.peek() == 0 && self.at.col as usize - 1 >= content_indent.max(1) {
+            if !leading_break && self.peek() == 0 && self.at.col as usize > content_indent.max(1) {
                 text.push('\n');
             }
             if leading_break {
