@@ -718,7 +718,7 @@ impl<'a> Parser<'a> {
         if !self.at_document_end() {
             let column = self.column();
             if column > indent {
-                return self.node(Ctx { indent, block: true, map_value: false, anchored });
+                return self.node(Ctx { indent, block: true, map_value, anchored });
             }
             if column == indent && map_value && self.at_dash() {
                 return self.block_seq(true);
@@ -2057,5 +2057,459 @@ mod tests {
     #[test]
     fn empty_document_is_null() {
         assert!(matches!(parse("").unwrap().value, Value::Null));
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    /// The tree on one line: `{key: value}`, `[item]`, strings quoted, `~`
+    /// for null, floats with an `f`; with `at`, every key and node followed
+    /// by `@line:column`.
+    fn show(node: &Node, at: bool) -> String {
+        let place = |pos: Pos| if at { format!("@{}:{}", pos.line, pos.column) } else { String::new() };
+        let value = match &node.value {
+            Value::Null => "~".to_owned(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => format!("{f:?}f"),
+            Value::Str(s) => format!("{s:?}"),
+            Value::Seq(items) => format!("[{}]", items.iter().map(|item| show(item, at)).collect::<Vec<_>>().join(", ")),
+            Value::Map(entries) => format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|(key, value)| format!("{}{}: {}", key.name, place(key.pos), show(value, at)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        format!("{value}{}", place(node.pos))
+    }
+
+    fn values(text: &str) -> String {
+        match parse(text) {
+            Ok(node) => show(&node, false),
+            Err(err) => panic!("{text:?}: {}:{}: {}", err.pos.line, err.pos.column, err.message),
+        }
+    }
+
+    fn placed(text: &str) -> String {
+        show(&parse(text).unwrap(), true)
+    }
+
+    /// The error for `text` as `line:column: message`, after checking that
+    /// its position is on a line of the text (or just past its end).
+    fn error(text: &str) -> String {
+        let Err(err) = parse(text) else { panic!("{text:?} was accepted: {}", values(text)) };
+        let Pos { line, column } = err.pos;
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert!(line >= 1 && line as usize <= lines.len(), "{text:?}: line {line}");
+        let length = lines[line as usize - 1].trim_end_matches('\r').chars().count() as u64;
+        assert!(column >= 1 && column <= length + 1, "{text:?}: column {column} of {length}");
+        format!("{line}:{column}: {}", err.message)
+    }
+
+    // ------------------------------------------------------------ documents
+
+    #[test]
+    fn a_document_without_content_is_null() {
+        for text in ["", "\n", "# only a comment\n", "---\n", "--- # c\n", "...\n", "---\n...\n"] {
+            assert_eq!(values(text), "~", "{text:?}");
+        }
+        assert_eq!(placed("# c\n"), "~@2:1");
+        assert_eq!(placed("---\n"), "~@1:4");
+    }
+
+    #[test]
+    fn document_markers_frame_one_document() {
+        assert_eq!(values("---\na: 1\n...\n# after\n"), "{a: 1}");
+        assert_eq!(placed("--- x\n"), "\"x\"@1:5");
+        assert_eq!(values("--- [1, 2]\n"), "[1, 2]");
+        assert_eq!(values("--- |\n  text\n"), "\"text\\n\"");
+        assert_eq!(values("...\n...\nx\n"), "\"x\"");
+        assert_eq!(error("a: 1\n---\nb: 2\n"), "2:1: a second YAML document (`---`) is not supported: dokomodo reads one document");
+        assert_eq!(error("a: 1\n...\nb: 2\n"), "3:1: text after the end-of-document marker `...`");
+        assert_eq!(error("a: 1\n... x\n"), "2:5: text after the end-of-document marker `...`");
+        assert_eq!(error("%YAML 1.2\n---\na: 1\n"), "1:1: YAML directives (`%YAML`, `%TAG`) are not supported");
+        assert_eq!(error("--- a: 1\n"), "1:6: `: ` inside a value: quote the value, or start the nested mapping on a line of its own");
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_takes_no_column() {
+        assert_eq!(placed("\u{feff}a: 1\n"), "{a@1:1: 1@1:4}@1:1");
+        assert_eq!(error("a: x\u{feff}\n"), "1:5: a byte order mark (U+FEFF) is only allowed at the very start of the file");
+    }
+
+    // ------------------------------------------------------------ block collections
+
+    #[test]
+    fn block_mappings_take_any_consistent_indentation() {
+        assert_eq!(values("a:\n b:\n    c: 1\n d: 2\ne: 3\n"), "{a: {b: {c: 1}, d: 2}, e: 3}");
+        assert_eq!(placed("a:\n   b: x\n"), "{a@1:1: {b@2:4: \"x\"@2:7}@2:4}@1:1");
+    }
+
+    #[test]
+    fn block_sequences_nest_and_may_sit_at_their_keys_column() {
+        assert_eq!(values("a:\n- x\n- z\nb:\n  - 1\n"), "{a: [\"x\", \"z\"], b: [1]}");
+        assert_eq!(values("- - x\n  - w\n- k: v\n  l: w\n-\n  z\n"), "[[\"x\", \"w\"], {k: \"v\", l: \"w\"}, \"z\"]");
+        // A list at its key's column is placed at its first item, as
+        // serde-saphyr placed it; one indented deeper at its first `-`.
+        assert_eq!(placed("a:\n- x\n"), "{a@1:1: [\"x\"@2:3]@2:3}@1:1");
+        assert_eq!(placed("a:\n  - x\n"), "{a@1:1: [\"x\"@2:5]@2:3}@1:1");
+    }
+
+    #[test]
+    fn empty_values_are_null_where_serde_saphyr_placed_them() {
+        // After `key:`, at the colon.
+        assert_eq!(placed("a:\nb:  # c\n"), "{a@1:1: ~@1:2, b@2:1: ~@2:2}@1:1");
+        // After `- `, at the end of its line.
+        assert_eq!(placed("-\n- \n- # c\n"), "[~@1:2, ~@2:3, ~@3:6]@1:1");
+        // After an anchor, right after it.
+        assert_eq!(placed("a: &x\nb: 1\n"), "{a@1:1: ~@1:6, b@2:1: 1@2:4}@1:1");
+        assert_eq!(placed("a: &x\n- &y\n"), "{a@1:1: [~@2:5]@2:3}@1:1");
+    }
+
+    #[test]
+    fn block_structure_mistakes_are_named() {
+        assert_eq!(error("a: 1\n  b: 2\n"), "2:4: `: ` inside a value: quote the value, or start the nested mapping on a line of its own");
+        assert_eq!(error("a:\n    b: 1\n  c: 2\n"), "3:3: this line does not line up with the keys above it; check its indentation");
+        assert_eq!(error("a:\n  - x\n  b: 1\n"), "3:3: expected a list item (`- `) at this indentation");
+        assert_eq!(error("- a\nb: 1\n"), "2:1: expected a list item (`- `) at this indentation");
+        assert_eq!(error("a: 1\n- x\n"), "2:1: a list item (`- `) where a mapping key was expected; check the indentation");
+        assert_eq!(error("a: 1\nb\n"), "2:1: expected `key: value`, but this line has no `:` after its first word(s)");
+        assert_eq!(error("a: b: c\n"), "1:5: `: ` inside a value: quote the value, or start the nested mapping on a line of its own");
+        assert_eq!(error("a: - x\n"), "1:4: a list item (`- `) cannot start on the same line as a key or anchor; start the list on the next line");
+        assert_eq!(error("  a: 1\nb: 2\n"), "2:1: this line does not belong to the value above it; check its indentation");
+        assert_eq!(error("a: \"x\" z\n"), "1:8: unexpected text after the value");
+    }
+
+    // ------------------------------------------------------------ flow collections
+
+    #[test]
+    fn flow_collections_nest_span_lines_and_allow_a_trailing_comma() {
+        assert_eq!(values("a: [1, [2, {b: c}], {}, []]\n"), "{a: [1, [2, {b: \"c\"}], {}, []]}");
+        assert_eq!(values("a: {b: 1,\n  c: [x,\n z,],\n}\n"), "{a: {b: 1, c: [\"x\", \"z\"]}}");
+        assert_eq!(values("a: [x, # a comment\n  z]\n"), "{a: [\"x\", \"z\"]}");
+        assert_eq!(placed("a: [x, {b: z}]\n"), "{a@1:1: [\"x\"@1:5, {b@1:9: \"z\"@1:12}@1:8]@1:4}@1:1");
+    }
+
+    #[test]
+    fn flow_mappings_take_keys_without_values_and_json_style_colons() {
+        assert_eq!(placed("{a, b: , c}\n"), "{a@1:2: ~@1:3, b@1:5: ~@1:6, c@1:10: ~@1:11}@1:1");
+        assert_eq!(values("{\"a\":1, 'b':[2]}\n"), "{a: 1, b: [2]}");
+        assert_eq!(values("{a:b}\n"), "{a:b: ~}");
+        assert_eq!(values("{a\n: b}\n"), "{a: \"b\"}");
+        assert_eq!(placed("[a: 1, b]\n"), "[{a@1:2: 1@1:5}@1:2, \"b\"@1:8]@1:1");
+    }
+
+    #[test]
+    fn flow_mistakes_are_named() {
+        assert_eq!(error("chains:\n  BEER: [1, 2\n"), "2:9: unclosed bracket '['");
+        assert_eq!(error("a: {b: 1\n"), "1:4: unclosed brace '{'");
+        assert_eq!(error("a: [x, , y]\n"), "1:8: an empty entry: a value is missing before this `,`");
+        assert_eq!(error("a: [\"x\" z]\n"), "1:9: expected `,` or `]` after a list item");
+        assert_eq!(error("a: {b: [1] c}\n"), "1:12: expected `,` or `}` after a mapping entry");
+        assert_eq!(error("a: [- x]\n"), "1:5: a block list item (`- `) inside `[ ]` or `{ }`; write `[a, b]`");
+        assert_eq!(error("a: [|\n  x]\n"), "1:5: a block scalar (`|` or `>`) inside `[ ]` or `{ }`; use a quoted string");
+        assert_eq!(error("a: {b:[1]}\n"), "1:6: a space is needed between `:` and `[`");
+        assert_eq!(error("a: [x,\n---\n]\n"), "2:1: a document marker (`---` or `...`) inside `[ ]` or `{ }`; close the brackets first");
+        assert_eq!(error("a: [x\n: y]\n"), "2:1: in `[ ]`, a key and its `:` must be on one line");
+        assert_eq!(error("a: ]\n"), "1:4: `]` without a matching opening bracket");
+        assert_eq!(error("a: [x]#c\n"), "1:7: a comment needs a space before its `#`");
+    }
+
+    // ------------------------------------------------------------ scalars
+
+    #[test]
+    fn plain_scalars_fold_over_lines_and_end_at_a_comment() {
+        assert_eq!(values("a: one\n  two\n\n  three\n"), "{a: \"one two\\nthree\"}");
+        assert_eq!(values("one\ntwo\n"), "\"one two\"");
+        assert_eq!(values("a: [one\n two]\n"), "{a: [\"one two\"]}");
+        assert_eq!(values("a: x # comment\nb: x#y\nc: x:y\nd: -x\ne: a - b\n"), "{a: \"x\", b: \"x#y\", c: \"x:y\", d: \"-x\", e: \"a - b\"}");
+        assert_eq!(values("a: x\n  - y\n"), "{a: \"x - y\"}");
+        assert_eq!(error("a: x # comment\n  y\n"), "2:3: this line does not line up with the keys above it; check its indentation");
+        assert_eq!(error("a: @x\n"), "1:4: `@` is reserved in YAML and cannot start a value; quote the value");
+        assert_eq!(error("a: %x\n"), "1:4: `%` cannot start a value; quote the value");
+    }
+
+    #[test]
+    fn plain_scalars_resolve_as_serde_saphyr_resolved_them() {
+        let cases = [
+            // null
+            ("~", "~"), ("null", "~"), ("Null", "~"), ("NULL", "~"), ("nUll", "\"nUll\""),
+            // YAML 1.1 booleans, in any case
+            ("true", "true"), ("TRUE", "true"), ("yes", "true"), ("On", "true"), ("y", "true"), ("Y", "true"),
+            ("false", "false"), ("No", "false"), ("off", "false"), ("n", "false"),
+            // integers: i64 when negative, u64 otherwise
+            ("0", "0"), ("-0", "0"), ("+1", "1"), ("-1", "-1"), ("0x1F", "31"), ("0o17", "15"), ("0b101", "5"),
+            ("1_000", "1000"), ("-0x10", "-16"), ("+0x10", "16"), ("18446744073709551615", "18446744073709551615"),
+            ("-9223372036854775808", "-9223372036854775808"),
+            // floats: what Rust reads as one, including beyond the integers
+            ("1.5", "1.5f"), (".5", "0.5f"), ("5.", "5.0f"), ("1e3", "1000.0f"), ("-1E-3", "-0.001f"),
+            ("007", "7.0f"), ("-007", "-7.0f"), ("18446744073709551616", "1.8446744073709552e19f"),
+            ("-9223372036854775809", "-9.223372036854776e18f"),
+            // strings
+            ("0X1F", "\"0X1F\""), ("0O17", "\"0O17\""), ("0x_1", "\"0x_1\""), ("1__2", "\"1__2\""),
+            ("_1", "\"_1\""), ("0x", "\"0x\""), ("1e", "\"1e\""), (".", "\".\""), ("1.2.3", "\"1.2.3\""),
+            ("0.1_0", "\"0.1_0\""), ("-.nan", "\"-.nan\""), ("+.nan", "\"+.nan\""), ("inf", "\"inf\""),
+            ("nan", "\"nan\""), ("12:30", "\"12:30\""), ("+-1", "\"+-1\""), ("1.2.3.4", "\"1.2.3.4\""),
+            ("172.20.0.0/16", "\"172.20.0.0/16\""),
+        ];
+        for (plain, expected) in cases {
+            assert_eq!(values(&format!("a: {plain}\n")), format!("{{a: {expected}}}"), "{plain}");
+        }
+        // Quoted and block scalars are strings, whatever they spell.
+        assert_eq!(values("a: '1'\nb: \"true\"\nc: |\n  null\n"), "{a: \"1\", b: \"true\", c: \"null\\n\"}");
+    }
+
+    #[test]
+    fn infinite_and_nan_numbers_are_refused_where_they_remain() {
+        for plain in [".inf", "-.inf", "+.inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", "1e999", "-1e999"] {
+            assert_eq!(
+                error(&format!("a: {plain}\n")),
+                "1:4: this number is infinite or not a number (NaN), which no notary setting can be",
+                "{plain}"
+            );
+        }
+        // A merged entry an explicit key overrides is never used.
+        assert_eq!(values("a:\n  <<: {x: .nan}\n  x: 1\n"), "{a: {x: 1}}");
+    }
+
+    #[test]
+    fn single_quoted_scalars_double_their_quote_and_fold() {
+        assert_eq!(values("a: 'it''s'\nb: '  x  '\nc: 'one\n  two\n\n  three'\n"), "{a: \"it's\", b: \"  x  \", c: \"one two\\nthree\"}");
+        assert_eq!(placed("a: 'x'\n"), "{a@1:1: \"x\"@1:4}@1:1");
+    }
+
+    #[test]
+    fn double_quoted_scalars_take_every_escape() {
+        let escapes = [
+            ("\\0", "\0"), ("\\a", "\u{7}"), ("\\b", "\u{8}"), ("\\t", "\t"), ("\\\t", "\t"), ("\\n", "\n"),
+            ("\\v", "\u{b}"), ("\\f", "\u{c}"), ("\\r", "\r"), ("\\e", "\u{1b}"), ("\\ ", " "), ("\\\"", "\""),
+            ("\\/", "/"), ("\\\\", "\\"), ("\\N", "\u{85}"), ("\\_", "\u{a0}"), ("\\L", "\u{2028}"),
+            ("\\P", "\u{2029}"), ("\\x41", "A"), ("\\u00e9", "é"), ("\\U0001F600", "😀"), ("\\ud83d\\ude00", "😀"),
+        ];
+        for (escape, expected) in escapes {
+            assert_eq!(values(&format!("a: \"{escape}\"\n")), format!("{{a: {expected:?}}}"), "{escape}");
+        }
+    }
+
+    #[test]
+    fn double_quoted_scalars_fold_and_join_escaped_line_breaks() {
+        assert_eq!(values("a: \"one  \n   two\n\n  three\"\n"), "{a: \"one two\\nthree\"}");
+        assert_eq!(values("a: \"one\\\n   two\"\n"), "{a: \"onetwo\"}");
+        assert_eq!(values("a: \"one \\\n\n  two\"\n"), "{a: \"one \\ntwo\"}");
+        assert_eq!(values("a: \"x\\t\n  y\"\n"), "{a: \"x\\t y\"}");
+    }
+
+    #[test]
+    fn quoted_scalar_mistakes_are_named() {
+        assert_eq!(error("a: \"x\\q\"\n"), "1:6: unknown escape `\\q` in a double-quoted string");
+        assert_eq!(error("a: \"\\xZ1\"\n"), "1:5: `\\x` needs 2 hexadecimal digits");
+        assert_eq!(error("a: \"\\ud800\"\n"), "1:5: a lone UTF-16 surrogate in a `\\u` escape");
+        assert_eq!(error("a: \"\\U00110000\"\n"), "1:5: `\\U` escapes no Unicode character");
+        assert_eq!(error("a: \"x\n"), "1:4: unclosed quote: this double-quoted string never ends");
+        assert_eq!(error("a: 'x\n"), "1:4: unclosed quote: this single-quoted string never ends");
+        assert_eq!(error("a: \"x\n---\ny\"\n"), "1:4: a document marker (`---` or `...`) inside a quoted string; close the quote first");
+        assert_eq!(error("\"a\n b\": 1\n"), "1:1: a mapping key must fit on one line");
+    }
+
+    #[test]
+    fn block_scalars_keep_or_fold_lines_and_chomp() {
+        let text = "a: |\n  one\n   two\n\nb: >\n  one\n  two\n\n  three\n   kept\n  four\nc: |-\n  x\n\nd: |+\n  x\n\ne: >2\n   indented\n";
+        assert_eq!(
+            values(text),
+            "{a: \"one\\n two\\n\", b: \"one two\\nthree\\n kept\\nfour\\n\", c: \"x\", d: \"x\\n\\n\", e: \" indented\\n\"}"
+        );
+        assert_eq!(values("a: |\n\n  after an empty line\n"), "{a: \"\\nafter an empty line\\n\"}");
+        assert_eq!(values("- |\n  x\n- >-\n  y\n"), "[\"x\\n\", \"y\"]");
+        assert_eq!(values("a: | # comment\n  x\n"), "{a: \"x\\n\"}");
+    }
+
+    #[test]
+    fn block_scalars_are_placed_at_their_first_line() {
+        assert_eq!(placed("a: |\n  x\n"), "{a@1:1: \"x\\n\"@2:3}@1:1");
+        assert_eq!(placed("a: |2\n   x\n"), "{a@1:1: \" x\\n\"@2:3}@1:1");
+        // Empty: where the next line starts, or at `|` at the end of the text.
+        assert_eq!(placed("a: |\nb: 1\n"), "{a@1:1: \"\"@2:1, b@2:1: 1@2:4}@1:1");
+        assert_eq!(placed("a: |\n"), "{a@1:1: \"\"@1:4}@1:1");
+    }
+
+    #[test]
+    fn block_scalar_mistakes_are_named() {
+        assert_eq!(error("a: |0\n  x\n"), "1:4: a block scalar's indentation indicator must be 1 to 9, not 0");
+        assert_eq!(error("a: | x\n"), "1:6: unexpected text after a block scalar's `|` or `>`; the text starts on the next line");
+        assert_eq!(error("a: |\n    \n  x\n"), "3:3: this block scalar's first line is indented less than the empty lines before it");
+        assert_eq!(error("a: |\n\tx\n"), "2:1: a tab indents this line; YAML indentation must be spaces");
+    }
+
+    // ------------------------------------------------------------ anchors and aliases
+
+    #[test]
+    fn aliases_copy_their_node_placed_at_the_alias() {
+        assert_eq!(placed("a: &x 1\nb: *x\n"), "{a@1:1: 1@1:7, b@2:1: 1@2:4}@1:1");
+        assert_eq!(placed("a: &x {p: [1]}\nb: *x\n"), "{a@1:1: {p@1:8: [1@1:12]@1:11}@1:7, b@2:1: {p@2:4: [1@2:4]@2:4}@2:4}@1:1");
+        // An anchored key is a value where an alias uses it.
+        assert_eq!(values("&k 1: x\nb: *k\n"), "{1: \"x\", b: 1}");
+        assert_eq!(placed("&x a: 1\n"), "{a@1:4: 1@1:7}@1:1");
+    }
+
+    #[test]
+    fn an_alias_refers_to_the_last_anchor_written_before_it() {
+        assert_eq!(values("a: &x 1\nb: &x 2\nc: *x\n"), "{a: 1, b: 2, c: 2}");
+        // An anchor of the same name inside an anchored node is written after
+        // the outer one, so it wins.
+        assert_eq!(values("- &x\n  b: &x 5\n- *x\n"), "[{b: 5}, 5]");
+    }
+
+    #[test]
+    fn anchor_and_alias_mistakes_are_named() {
+        assert_eq!(error("a: *x\n"), "1:4: no anchor `&x` before this alias");
+        assert_eq!(error("a: &x [*x]\n"), "1:8: the alias `*x` is inside the node it refers to");
+        assert_eq!(error("a: &x 1\n*x : 2\n"), "2:1: an alias (`*name`) as a mapping key is not supported");
+        assert_eq!(error("a: &x *y\n"), "1:7: an alias (`*name`) cannot have an anchor");
+        assert_eq!(error("a: &x\n  &y 1\n"), "2:3: a node can have only one anchor");
+        assert_eq!(error("a: 1\n&x\nb: 2\n"), "2:1: an anchor before a key must be on the key's line");
+        assert_eq!(error("a: & x\n"), "1:4: an anchor (`&`) needs a name");
+    }
+
+    // ------------------------------------------------------------ merge keys
+
+    #[test]
+    fn merged_entries_come_after_explicit_ones_and_lose_to_them() {
+        let text = "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  x: 0\n  <<: [*a, *b]\n  w: 0\n";
+        assert_eq!(values(text), "{a: {x: 1, y: 1}, b: {y: 2, z: 2}, c: {x: 0, w: 0, y: 1, z: 2}}");
+        assert_eq!(values("a: &a {x: 1}\nc:\n  <<: *a\n  <<: {x: 2, y: 2}\n"), "{a: {x: 1}, c: {x: 1, y: 2}}");
+        assert_eq!(values("a: &a {x: 1}\nc: [<<: *a]\n"), "{a: {x: 1}, c: [{x: 1}]}");
+        assert_eq!(values("c: {<<: null, \"<<\": 1}\n"), "{c: {<<: 1}}");
+    }
+
+    #[test]
+    fn merged_entries_are_placed_at_what_was_merged() {
+        // At the alias; or at the mapping written after `<<:`, except for
+        // the copies of aliases inside it.
+        assert_eq!(placed("a: &a {x: 1}\nc: {<<: *a}\n"), "{a@1:1: {x@1:8: 1@1:11}@1:7, c@2:1: {x@2:9: 1@2:9}@2:4}@1:1");
+        assert_eq!(placed("y: &y 1\nc: {<<: {x: *y, z: 2}}\n"), "{y@1:1: 1@1:7, c@2:1: {x@2:9: 1@2:13, z@2:9: 2@2:9}@2:4}@1:1");
+    }
+
+    #[test]
+    fn merge_mistakes_are_named() {
+        let message = "a merge key (`<<`) takes a mapping or a list of mappings, not";
+        assert_eq!(error("a: {<<: 5}\n"), format!("1:9: {message} an integer"));
+        assert_eq!(error("a: &a [1]\nb: {<<: *a}\n"), format!("2:9: {message} an integer"));
+        assert_eq!(error("a: &a {x: 1}\nb: {<<: [*a, [*a]]}\n"), format!("2:14: {message} a list"));
+        assert_eq!(error("a: {<<: [~]}\n"), format!("1:10: {message} nothing (null)"));
+    }
+
+    // ------------------------------------------------------------ keys
+
+    #[test]
+    fn keys_are_names_as_written() {
+        assert_eq!(values("1: a\n0x10: b\ntrue: c\n1.5: d\n\"q r\": e\n'': f\né: g\n"), "{1: \"a\", 0x10: \"b\", true: \"c\", 1.5: \"d\", q r: \"e\", : \"f\", é: \"g\"}");
+        assert_eq!(placed("\"a\": 1\n"), "{a@1:1: 1@1:6}@1:1");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_at_the_duplicate() {
+        assert_eq!(error("a: 1\n'a': 2\n"), "2:1: duplicate key `a`");
+        assert_eq!(error("{a: 1, \"a\": 2}\n"), "1:8: duplicate key `a`");
+        // Keys that spell one integer are one key, quoted or not.
+        assert_eq!(error("0x10: a\n16: b\n"), "2:1: duplicate key `16`");
+        assert_eq!(error("1: a\n\"1\": b\n"), "2:1: duplicate key `1`");
+        assert_eq!(error("-0: a\n0: b\n"), "2:1: duplicate key `0`");
+        // In a large mapping, the first duplicate in the document.
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k30: x\nk5: y\n");
+        assert_eq!(error(&text), "41:1: duplicate key `k30`");
+    }
+
+    #[test]
+    fn keys_must_be_plain_strings() {
+        assert_eq!(error("null: x\n"), "1:1: `null` is null, not a name; quote it to use it as a key");
+        assert_eq!(error("~: x\n"), "1:1: `~` is null, not a name; quote it to use it as a key");
+        assert_eq!(error(": x\n"), "1:1: a mapping entry without a key before its `:`");
+        assert_eq!(error("[a]: x\n"), "1:1: keys must be plain strings");
+        assert_eq!(error("{a: 1}: x\n"), "1:1: keys must be plain strings");
+        assert_eq!(error("? a\n: x\n"), "1:1: complex mapping keys (`? `) are not supported; write `key: value`");
+        assert_eq!(error("a: !!str 5\n"), "1:4: YAML tags like `!!str` are not supported; write the value without a tag (quote it to make it a string)");
+    }
+
+    #[test]
+    fn an_implicit_key_is_at_most_1024_characters() {
+        let key = "k".repeat(1024);
+        assert_eq!(values(&format!("{key}: 1\n")), format!("{{{key}: 1}}"));
+        assert_eq!(error(&format!("{key}k: 1\n")), "1:1: a key longer than 1024 characters");
+        assert_eq!(error(&format!("{{{key}k: 1}}\n")), "1:2: a key longer than 1024 characters");
+    }
+
+    // ------------------------------------------------------------ tabs, columns, line endings
+
+    #[test]
+    fn tabs_may_separate_but_not_indent() {
+        assert_eq!(values("a:\tb\nc: x\t# c\n"), "{a: \"b\", c: \"x\"}");
+        assert_eq!(values("-\tx\n"), "[\"x\"]");
+        assert_eq!(values("a: \"x\n\ty\"\nb: |\n  \tt\n"), "{a: \"x y\", b: \"\\tt\\n\"}");
+        let message = "a tab indents this line; YAML indentation must be spaces";
+        assert_eq!(error("chains:\n\tKMD: {}\n"), format!("2:1: {message}"));
+        assert_eq!(error("a:\n  \tb\n"), format!("2:3: {message}"));
+        assert_eq!(error("a: [x,\n\ty]\n"), format!("2:1: {message}"));
+        assert_eq!(error("-\t- x\n"), "1:3: a tab before a nested list item; YAML indentation must be spaces");
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        assert_eq!(placed("é: ü\nkey: [日本, x]\n"), "{é@1:1: \"ü\"@1:4, key@2:1: [\"日本\"@2:7, \"x\"@2:11]@2:6}@1:1");
+    }
+
+    #[test]
+    fn windows_line_endings_are_line_breaks() {
+        assert_eq!(placed("a: 1\r\nb:\r\n  - x\r\n"), "{a@1:1: 1@1:4, b@2:1: [\"x\"@3:5]@3:3}@1:1");
+        assert_eq!(values("a: |\r\n  x\r\n  y\r\nb: \"p\r\n  q\"\r\n"), "{a: \"x\\ny\\n\", b: \"p q\"}");
+    }
+
+    #[test]
+    fn characters_yaml_forbids_are_refused_where_they_are() {
+        assert_eq!(error("a: \u{1}\n"), "1:4: the control character U+0001 is not allowed in YAML");
+        assert_eq!(error("é: x\u{7f}\n"), "1:5: the control character U+007F is not allowed in YAML");
+        assert_eq!(error("a: \u{85}\u{9f}\n"), "1:5: the control character U+009F is not allowed in YAML");
+        assert_eq!(error("a: \u{fffe}\n"), "1:4: U+FFFE and U+FFFF are not characters and are not allowed in YAML");
+        assert_eq!(
+            error("a: 1\rb: 2\n"),
+            "1:5: a carriage return without a newline (an old Mac line ending); save the file with \\n or \\r\\n line endings"
+        );
+        // Escapes may write any of them.
+        assert_eq!(values("a: \"\\x01\\x7f\"\n"), "{a: \"\\u{1}\\u{7f}\"}");
+    }
+
+    // ------------------------------------------------------------ limits
+
+    #[test]
+    fn nesting_is_limited_to_64_levels() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse(&nested(64)).is_ok());
+        assert_eq!(error(&nested(65)), "1:65: nesting deeper than 64 levels is not supported");
+        // Deep enough to overflow the stack without the limit.
+        assert_eq!(error(&nested(100_000)), "1:65: nesting deeper than 64 levels is not supported");
+        let block: String = (0..70).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        assert_eq!(error(&block), "65:65: nesting deeper than 64 levels is not supported");
+        // Through an alias too.
+        let text = format!("a: &a {}\nb: {}*a{}\n", nested(40), "[".repeat(30), "]".repeat(30));
+        assert_eq!(error(&text), "2:34: nesting deeper than 64 levels is not supported");
+    }
+
+    #[test]
+    fn the_number_of_nodes_is_limited() {
+        let items = vec!["x"; 250_001].join(",");
+        assert_eq!(error(&format!("[{items}]")), "1:500000: more than 250000 YAML nodes; this is not a notary YAML");
+    }
+
+    #[test]
+    fn a_large_mapping_is_read_in_linear_time() {
+        // Compared key by key, 50,000 keys would take minutes.
+        let text: String = (0..50_000).map(|i| format!("  C{i}: {{ac_supply: {i}}}\n")).collect();
+        let node = parse(&format!("chains:\n{text}")).unwrap();
+        let Value::Map(top) = node.value else { panic!() };
+        let Value::Map(chains) = &top[0].1.value else { panic!() };
+        assert_eq!(chains.len(), 50_000);
+        assert_eq!(error(&format!("chains:\n{text}  C7: {{}}\n")), "50002:3: duplicate key `C7`");
     }
 }
