@@ -3,21 +3,22 @@
 //! point at the exact place of a mistake.
 //!
 //! A hand-written parser for the YAML a notary config is written in (README,
-//! "The YAML"): one document of block and flow collections, every scalar
+//! "YAML syntax"): one document of block and flow collections, every scalar
 //! style, comments, anchors, aliases and `<<` merge keys. What it does not
 //! support (tags, directives, a second document, `? ` complex keys, aliases
-//! as keys) is an error that names the construct. It reads the text once,
-//! front to back, in time linear in its size; nesting, the number of nodes
-//! and what aliases expand to are bounded.
+//! as keys) is an error that names the construct. It is a recursive descent
+//! over the text, in time linear in its size; nesting (64 levels), the
+//! number of nodes and what aliases expand to (250,000 together) are
+//! bounded.
 //!
 //! Values resolve as serde-saphyr, the parser this one replaced, resolved
 //! them, so a config means what it meant before: `null`, `~` and nothing are
 //! null; `true`/`false`/`yes`/`no`/`on`/`off`/`y`/`n` in any case are
 //! booleans; integers may be written with a sign, `0x`, `0o`, `0b` and `_`
 //! between digits; anything else Rust reads as a finite float is a float;
-//! the rest, and every quoted or block scalar, is a string.
-//! tests/yaml_oracle.rs checks trees and positions against serde-saphyr and
-//! lists the few deliberate differences.
+//! the rest, and every quoted or block scalar, is a string. Positions are
+//! serde-saphyr's too. tests/yaml_oracle.rs checks trees and positions
+//! against it and lists the few deliberate differences.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -89,12 +90,13 @@ const MAX_KEY_LENGTH: usize = 1024;
 /// Parses one YAML document. An empty document is `Value::Null`.
 // Out of line, so that a profile shows the parse on its own.
 #[inline(never)]
-pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    check_characters(text)?;
-    Parser::new(text).document()
+pub fn parse(text: &str) -> std::result::Result<Node, SyntaxError> {
+    check_characters(text).and_then(|()| Parser::new(text).document()).map_err(|err| *err)
 }
 
-type Result<T, E = SyntaxError> = std::result::Result<T, E>;
+/// The parser's results. The error is boxed: an `Ok(())` is then one word,
+/// returned in a register, on every step of the parse.
+type Result<T> = std::result::Result<T, Box<SyntaxError>>;
 
 /// Refuses, before parsing, what YAML allows nowhere in its text: control
 /// characters, U+FFFE and U+FFFF, a byte order mark after the start, and a
@@ -111,7 +113,7 @@ fn check_characters(text: &str) -> Result<()> {
             continue;
         }
         if let Some(message) = character_problem(b, i) {
-            return Err(SyntaxError { pos: pos_of_offset(text, i), message });
+            return Err(Box::new(SyntaxError { pos: pos_of_offset(text, i), message }));
         }
         i += 1;
     }
@@ -514,7 +516,7 @@ impl<'a> Parser<'a> {
 
     #[cold]
     fn fail<T>(&self, pos: Pos, message: impl Into<String>) -> Result<T> {
-        Err(SyntaxError { pos, message: message.into() })
+        Err(Box::new(SyntaxError { pos, message: message.into() }))
     }
 
     // ------------------------------------------------------------ budgets
@@ -646,7 +648,7 @@ impl<'a> Parser<'a> {
         let anchor = self.anchor()?;
         // After `&a` and a line break, the node below may not have an
         // anchor of its own, unless it is a mapping's first key.
-        let second_anchor = || Err(SyntaxError { pos: start.pos(), message: "a node can have only one anchor".to_owned() });
+        let second_anchor = || Err(Box::new(SyntaxError { pos: start.pos(), message: "a node can have only one anchor".to_owned() }));
         if let Some(anchor) = anchor {
             let after_anchor = self.pos();
             self.skip_blanks();
@@ -1721,8 +1723,8 @@ fn key_id(name: &str) -> KeyId<'_> {
     }
 }
 
-fn duplicate(key: &Key) -> SyntaxError {
-    SyntaxError { pos: key.pos, message: format!("duplicate key `{}`", key.name) }
+fn duplicate(key: &Key) -> Box<SyntaxError> {
+    Box::new(SyntaxError { pos: key.pos, message: format!("duplicate key `{}`", key.name) })
 }
 
 /// The keys of `entries`, sorted with their index.
@@ -1758,10 +1760,10 @@ impl Entries {
     /// The value of a `<<` key: a mapping, a list of mappings, or null.
     fn merge(&mut self, value: Node) -> Result<()> {
         let refuse = |node: &Node| {
-            Err(SyntaxError {
+            Err(Box::new(SyntaxError {
                 pos: node.pos,
                 message: format!("a merge key (`<<`) takes a mapping or a list of mappings, not {}", node.value.kind()),
-            })
+            }))
         };
         match value.value {
             Value::Null => Ok(()),
