@@ -306,8 +306,8 @@ struct Parser<'a> {
     anchors_opened: u32,
     /// The block indentation around the flow collection being read.
     flow_indent: i64,
-    /// Where aliases are: their copies stay there even when merged.
-    alias_positions: HashSet<Pos>,
+    /// Where the copies of aliases are: they stay there even when merged.
+    copies: Copies,
     /// The start of the last line whose indentation was checked.
     indentation_checked: Option<usize>,
     /// An infinite or NaN float was read. It is an error if it is still in
@@ -334,7 +334,7 @@ impl<'a> Parser<'a> {
             anchors: HashMap::new(),
             anchors_opened: 0,
             flow_indent: -1,
-            alias_positions: HashSet::new(),
+            copies: Copies::default(),
             non_finite: false,
             indentation_checked: None,
         }
@@ -759,7 +759,7 @@ impl<'a> Parser<'a> {
             key = self.block_key()?;
         }
         self.leave();
-        Ok(Node { pos: start.pos(), value: Value::Map(entries.finish(&self.alias_positions)?) })
+        Ok(Node { pos: start.pos(), value: Value::Map(entries.finish(&self.copies)?) })
     }
 
     /// The key of a block mapping entry after the first, at the start of
@@ -878,6 +878,9 @@ impl<'a> Parser<'a> {
                 if indentless && items.is_empty() {
                     // As serde-saphyr placed such a list: at its first item.
                     pos = self.pos();
+                    if self.peek() == b'*' {
+                        self.copies.lists.insert(pos);
+                    }
                 }
                 self.node(Ctx { indent, block: true, map_value: false, anchored: false })?
             };
@@ -963,7 +966,7 @@ impl<'a> Parser<'a> {
             let mut entries = Entries::new();
             entries.insert(key, value)?;
             self.leave();
-            return Ok(Node { pos: start.pos(), value: Value::Map(entries.finish(&self.alias_positions)?) });
+            return Ok(Node { pos: start.pos(), value: Value::Map(entries.finish(&self.copies)?) });
         }
         self.flow_node_from(anchor, atom, at.pos())
     }
@@ -1013,7 +1016,7 @@ impl<'a> Parser<'a> {
         }
         self.bump();
         self.leave();
-        Ok(Node { pos: start, value: Value::Map(entries.finish(&self.alias_positions)?) })
+        Ok(Node { pos: start, value: Value::Map(entries.finish(&self.copies)?) })
     }
 
     /// At `:` after a key inside `[ ]` or `{ }`: the value indicator. After a
@@ -1188,7 +1191,7 @@ impl<'a> Parser<'a> {
             }
             Anchor::Node { node, .. } => {
                 let node = copy_at(node, at);
-                self.alias_positions.insert(at);
+                self.copies.aliases.insert(at);
                 Ok(node)
             }
             Anchor::Open(_) => unreachable!("checked above"),
@@ -1673,20 +1676,40 @@ fn copy_at(node: &Node, pos: Pos) -> Node {
     Node { pos, value }
 }
 
-/// Places every node and key in `node` at `pos`, except copies of aliases
-/// (whose position is in `aliases`).
-fn place_at(node: &mut Node, pos: Pos, aliases: &HashSet<Pos>) {
-    if aliases.contains(&node.pos) {
+/// Where the copies of aliases are, to tell them in the tree.
+#[derive(Default)]
+struct Copies {
+    /// The aliases' positions: a copy's nodes and keys are all there.
+    aliases: HashSet<Pos>,
+    /// Lists at their key's column that start with an alias: such a list is
+    /// placed at its first item (`block_seq`), so at an alias too.
+    lists: HashSet<Pos>,
+}
+
+impl Copies {
+    /// Whether `node`, a child of a node placed at `parent`, is the copy of
+    /// an alias (or in one).
+    fn contains(&self, node: &Node, parent: Pos) -> bool {
+        self.aliases.contains(&node.pos)
+            && !(matches!(node.value, Value::Seq(_)) && parent != node.pos && self.lists.contains(&node.pos))
+    }
+}
+
+/// Places every node and key in `node` (a child of a node placed at
+/// `parent`) at `pos`, except copies of aliases.
+fn place_at(node: &mut Node, parent: Pos, pos: Pos, copies: &Copies) {
+    if copies.contains(node, parent) {
         return;
     }
+    let own = node.pos;
     node.pos = pos;
     match &mut node.value {
-        Value::Seq(items) => items.iter_mut().for_each(|item| place_at(item, pos, aliases)),
+        Value::Seq(items) => items.iter_mut().for_each(|item| place_at(item, own, pos, copies)),
         Value::Map(entries) => entries.iter_mut().for_each(|(key, value)| {
-            if !aliases.contains(&key.pos) {
+            if !copies.aliases.contains(&key.pos) {
                 key.pos = pos;
             }
-            place_at(value, pos, aliases);
+            place_at(value, own, pos, copies);
         }),
         _ => {}
     }
@@ -1788,7 +1811,7 @@ impl Entries {
     /// mapping's entries that no earlier entry has, placed where the merged
     /// mapping is (its alias, or the mapping written after `<<:`), as
     /// serde-saphyr placed them; copies of aliases inside stay at their alias.
-    fn finish(mut self, aliases: &HashSet<Pos>) -> Result<Vec<(Key, Node)>> {
+    fn finish(mut self, copies: &Copies) -> Result<Vec<(Key, Node)>> {
         if !self.unchecked && self.merges.is_empty() {
             return Ok(self.list);
         }
@@ -1826,10 +1849,11 @@ impl Entries {
         drop(explicit);
         for (((mut key, mut value), pos), keep) in merged.into_iter().zip(keep) {
             if keep {
-                if !aliases.contains(&key.pos) {
+                let parent = key.pos;
+                if !copies.aliases.contains(&key.pos) {
                     key.pos = pos;
                 }
-                place_at(&mut value, pos, aliases);
+                place_at(&mut value, parent, pos, copies);
                 self.list.push((key, value));
             }
         }
@@ -2391,6 +2415,9 @@ mod tests {
         // the copies of aliases inside it.
         assert_eq!(placed("a: &a {x: 1}\nc: {<<: *a}\n"), "{a@1:1: {x@1:8: 1@1:11}@1:7, c@2:1: {x@2:9: 1@2:9}@2:4}@1:1");
         assert_eq!(placed("y: &y 1\nc: {<<: {x: *y, z: 2}}\n"), "{y@1:1: 1@1:7, c@2:1: {x@2:9: 1@2:13, z@2:9: 2@2:9}@2:4}@1:1");
+        // A list at its key's column is placed at its first item, here an
+        // alias: the list moves, the alias's copy stays.
+        assert_eq!(placed("q: &q 1\n<<:\n b:\n - *q\n - x\n"), "{q@1:1: 1@1:7, b@3:2: [1@4:4, \"x\"@3:2]@3:2}@1:1");
     }
 
     #[test]

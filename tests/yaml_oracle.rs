@@ -355,6 +355,7 @@ fn constructs_agree() {
         "a: &a 1\nb: &a 2\nc: *a\n",
         "- &x1\n b: &x1\n- [*x1]\n",
         "{a\n: b}\n",
+        "q: &q 1\n<<:\n b:\n - *q\n - x\n",
         "&_{a\n\na}",
     ];
     for text in texts {
