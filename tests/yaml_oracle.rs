@@ -177,7 +177,15 @@ fn difference(text: &str, ours: &Result<Node, yaml::SyntaxError>, theirs: &Resul
             if err.message.starts_with("duplicate key") && keys_equal_as_names(tree) {
                 return Some("keys are names: `1` and `\"1\"` (or `0x10` and `16`) are one key, which serde-saphyr told apart by type");
             }
-            if text.contains("<<") && !positions(tree).contains(&(err.pos.line, err.pos.column)) {
+            // What serde-saphyr checked only when it read a value.
+            const WHEN_READ: &[&str] = &[
+                "duplicate key", "keys must be plain strings", "is null, not a name", "a mapping entry without a key",
+                "an empty (null) mapping key", "a merge key (`<<`) takes", "is inside the node it refers to",
+            ];
+            if text.contains("<<")
+                && WHEN_READ.iter().any(|phrase| err.message.contains(phrase))
+                && !positions(tree).contains(&(err.pos.line, err.pos.column))
+            {
                 return Some("a merged entry an explicit key overrides is checked too; serde-saphyr never read it");
             }
             None
