@@ -18,7 +18,7 @@ fn syntax_error() {
 fn tab_indentation() {
     Run::new("chains:\n\tKMD: {}\n").args(&["check"]).fails(
         CONFIG,
-        "dokomodo: error: DIR/notary.yaml:2:2: a tab indents this line; YAML indentation must be spaces\n  |\n2 | \tKMD: {}\n  | \t^\n",
+        "dokomodo: error: DIR/notary.yaml:2:1: a tab indents this line; YAML indentation must be spaces\n  |\n2 | \tKMD: {}\n  | ^\n",
     );
 }
 
