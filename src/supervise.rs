@@ -25,6 +25,10 @@ use signals::{Signals, Wait};
 /// the orchestrator's own timeout must be longer (docs/init.md).
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(300);
 
+/// When the init gives back the memory only its start-up used
+/// (supervise/memory.rs), counted from the child's start.
+const RELEASE_STARTUP_PAGES_AFTER: Duration = Duration::from_secs(1);
+
 /// How the init behaves; every field also has an environment variable.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -125,16 +129,30 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
     if let Some(after_start) = after_start {
         after_start(child);
     }
-    memory::release_startup_pages();
+    // Once the child has run a while, the pages only start-up used are
+    // given back; a short run (a one-off command) never pays for faulting
+    // them back in on its way out. This one timer fires once.
+    let mut release_at = Instant::now().checked_add(RELEASE_STARTUP_PAGES_AFTER);
 
     let mut stop = Stop::NotAsked;
     let ended = loop {
-        let deadline = match stop {
+        let grace_ends = match stop {
             Stop::Asked { deadline } => deadline,
             _ => None,
         };
+        let deadline = match (grace_ends, release_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let received = match signals.wait(deadline) {
             Wait::Signal(received) => received,
+            Wait::TimedOut if release_at.is_some_and(|at| Instant::now() >= at) => {
+                memory::release_startup_pages();
+                release_at = None;
+                continue;
+            }
+            // Not the grace's end (a wake-up a hair early): wait again.
+            Wait::TimedOut if grace_ends.is_none_or(|end| Instant::now() < end) => continue,
             Wait::TimedOut => {
                 warn!(
                     "`{program}` still running {} after the stop signal: sending SIGKILL",

@@ -1,4 +1,5 @@
-//! What the init gives back once the child runs. Everything before that
+//! What the init gives back once the child has run for a second (a single,
+//! one-off timer in the supervising loop). Everything before that
 //! (parsing the YAML, rendering, the start-up sequence) ran code and used heap
 //! the supervising loop never needs again, yet it would stay resident for the
 //! life of the container: the kernel maps 64 KiB around every page of program
