@@ -325,8 +325,8 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn err(&self, pos: Pos, field: &str, message: impl Into<String>) -> ConfigError {
-        self.cx.err(pos, Some(field), message.into())
+    fn err(&self, pos: Pos, field: Field<'_>, message: impl Into<String>) -> ConfigError {
+        self.cx.err(pos, Some(&field.to_string()), message.into())
     }
 
     fn config(&self, root: &Node) -> Result<Config> {
@@ -359,7 +359,7 @@ impl Validator<'_> {
         for (key, node) in entries {
             match key.name.as_str() {
                 "pubkey" => pubkey = Some(self.pubkey(node)?),
-                "addnode" => addnode = self.seeds(node, "addnode")?,
+                "addnode" => addnode = self.seeds(node, &"addnode")?,
                 "rpc" => rpc_allow = self.rpc(node)?,
                 "user" => user = Some(self.user(node)?),
                 "iguana" => iguana = self.iguana(node)?,
@@ -398,7 +398,7 @@ impl Validator<'_> {
         self.err(key.pos, &field, message)
     }
 
-    fn map<'n>(&self, node: &'n Node, field: &str) -> Result<&'n [(Key, Node)]> {
+    fn map<'n>(&self, node: &'n Node, field: Field<'_>) -> Result<&'n [(Key, Node)]> {
         match &node.value {
             Value::Map(entries) => Ok(entries),
             Value::Null => Ok(&[]),
@@ -410,7 +410,7 @@ impl Validator<'_> {
         }
     }
 
-    fn string<'n>(&self, node: &'n Node, field: &str, what: &str) -> Result<&'n str> {
+    fn string<'n>(&self, node: &'n Node, field: Field<'_>, what: &str) -> Result<&'n str> {
         match &node.value {
             Value::Str(s) => Ok(s),
             other => Err(self.err(
@@ -421,7 +421,7 @@ impl Validator<'_> {
         }
     }
 
-    fn list<'n>(&self, node: &'n Node, field: &str, what: &str) -> Result<&'n [Node]> {
+    fn list<'n>(&self, node: &'n Node, field: Field<'_>, what: &str) -> Result<&'n [Node]> {
         match &node.value {
             Value::Seq(items) => Ok(items),
             other => Err(self.err(
@@ -434,11 +434,11 @@ impl Validator<'_> {
 
     fn pubkey(&self, node: &Node) -> Result<String> {
         let what = "a notary pubkey (66 hex characters starting with 02 or 03)";
-        let s = self.string(node, "pubkey", what)?;
+        let s = self.string(node, &"pubkey", what)?;
         let param = acparams::lookup("ac_pubkey");
         match param.map(|p| acparams::check(p, s)) {
             Some(Ok(())) if s.len() == 66 => Ok(s.to_owned()),
-            _ => Err(self.err(node.pos, "pubkey", format!("expected {what}"))),
+            _ => Err(self.err(node.pos, &"pubkey", format!("expected {what}"))),
         }
     }
 
@@ -446,19 +446,19 @@ impl Validator<'_> {
         let what = "a user name, uid, or uid:gid";
         let s = match &node.value {
             Value::Int(i) => i.to_string(),
-            _ => self.string(node, "user", what)?.to_owned(),
+            _ => self.string(node, &"user", what)?.to_owned(),
         };
         if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(self.err(node.pos, "user", format!("expected {what}")));
+            return Err(self.err(node.pos, &"user", format!("expected {what}")));
         }
         Ok(s)
     }
 
-    fn seeds(&self, node: &Node, field: &str) -> Result<Vec<String>> {
+    fn seeds(&self, node: &Node, field: Field<'_>) -> Result<Vec<String>> {
         let what = "seed nodes (IP addresses or host names, optionally with :port)";
         let mut seeds = Vec::new();
         for (i, item) in self.list(node, field, what)?.iter().enumerate() {
-            let item_field = format!("{field}[{i}]");
+            let item_field = Indexed(field, i);
             let s = self.string(item, &item_field, "an IP address or host name")?;
             if !is_seed(s) {
                 return Err(self.err(
@@ -477,11 +477,11 @@ impl Validator<'_> {
 
     fn rpc(&self, node: &Node) -> Result<Vec<String>> {
         let mut allow = Vec::new();
-        for (key, value) in self.map(node, "rpc")? {
+        for (key, value) in self.map(node, &"rpc")? {
             match key.name.as_str() {
                 "allow" => {
                     let what = "addresses or networks (172.20.0.0/16)";
-                    for (i, item) in self.list(value, "rpc.allow", what)?.iter().enumerate() {
+                    for (i, item) in self.list(value, &"rpc.allow", what)?.iter().enumerate() {
                         let field = format!("rpc.allow[{i}]");
                         let s = self.string(item, &field, "an address or network")?;
                         if !is_allow(s) {
@@ -505,15 +505,15 @@ impl Validator<'_> {
 
     fn iguana(&self, node: &Node) -> Result<Iguana> {
         let mut iguana = Iguana::default();
-        for (key, value) in self.map(node, "iguana")? {
+        for (key, value) in self.map(node, &"iguana")? {
             match key.name.as_str() {
                 "elected" => {
                     let what = "iguana's elected-file name (`notary`, `3rd_party`)";
-                    let s = self.string(value, "iguana.elected", what)?;
+                    let s = self.string(value, &"iguana.elected", what)?;
                     if !is_name(s) {
                         return Err(self.err(
                             value.pos,
-                            "iguana.elected",
+                            &"iguana.elected",
                             format!("expected {what}"),
                         ));
                     }
@@ -521,11 +521,11 @@ impl Validator<'_> {
                 }
                 "workdir" => {
                     let what = "a directory (relative to HOME, or absolute)";
-                    let s = self.string(value, "iguana.workdir", what)?;
+                    let s = self.string(value, &"iguana.workdir", what)?;
                     if !is_safe_path(s) {
                         return Err(self.err(
                             value.pos,
-                            "iguana.workdir",
+                            &"iguana.workdir",
                             format!(
                                 "expected {what} without `..`, whitespace or control characters"
                             ),
@@ -538,16 +538,16 @@ impl Validator<'_> {
                     other => {
                         return Err(self.err(
                             value.pos,
-                            "iguana.startup",
+                            &"iguana.startup",
                             format!("expected true or false, found {}", other.kind()),
                         ));
                     }
                 },
-                "myipaddr" => iguana.myipaddr = Some(self.ipv4(value, "iguana.myipaddr")?),
+                "myipaddr" => iguana.myipaddr = Some(self.ipv4(value, &"iguana.myipaddr")?),
                 "notaries" => {
                     let items = self.list(
                         value,
-                        "iguana.notaries",
+                        &"iguana.notaries",
                         "the other notaries' IPv4 addresses",
                     )?;
                     for (i, item) in items.iter().enumerate() {
@@ -565,7 +565,7 @@ impl Validator<'_> {
     }
 
     /// iguana keeps peer and own addresses as 32-bit IPv4 numbers.
-    fn ipv4(&self, node: &Node, field: &str) -> Result<std::net::Ipv4Addr> {
+    fn ipv4(&self, node: &Node, field: Field<'_>) -> Result<std::net::Ipv4Addr> {
         let what = "an IPv4 address (iguana takes no host names and no IPv6)";
         let s = self.string(node, field, what)?;
         s.parse()
@@ -578,14 +578,14 @@ impl Validator<'_> {
             Value::Map(_) | Value::Null => {
                 return Err(self.err(
                     key.pos,
-                    "chains",
+                    &"chains",
                     "lists no chain; name at least one (KMD: {})",
                 ));
             }
             other => {
                 return Err(self.err(
                     node.pos,
-                    "chains",
+                    &"chains",
                     format!("expected a mapping of chain names, found {}", other.kind()),
                 ));
             }
@@ -598,11 +598,11 @@ impl Validator<'_> {
 
     fn chain(&self, key: &Key, node: &Node, default_seeds: &[String]) -> Result<Chain> {
         let name = key.name.as_str();
-        let field = format!("chains.{name}");
+        let field = Dotted(&"chains", name);
         if !is_name(name) {
             return Err(self.err(
                 key.pos,
-                "chains",
+                &"chains",
                 format!(
                     "`{}` is not a valid chain name: {NAME_RULE}",
                     printable(name)
@@ -629,7 +629,7 @@ impl Validator<'_> {
         let mut overrides: [Option<u16>; 2] = [None, None];
         let mut extra_args = Vec::new();
         for (k, v) in entries {
-            let f = format!("{field}.{}", k.name);
+            let f = Dotted(&field, &k.name);
             match k.name.as_str() {
                 "ac_name" => {
                     let s = self.string(v, &f, "a chain name")?;
@@ -676,7 +676,7 @@ impl Validator<'_> {
                     Some(param) => {
                         params.insert(other.to_owned(), self.ac_value(param, v, &f)?);
                     }
-                    None => return Err(self.unknown_chain_key(k, &field)),
+                    None => return Err(self.unknown_chain_key(k, &field.to_string())),
                 },
             }
         }
@@ -692,7 +692,7 @@ impl Validator<'_> {
             if let Some((_, pos)) = &datadir {
                 return Err(self.err(
                     *pos,
-                    &format!("{field}.datadir"),
+                    &Dotted(&field, "datadir"),
                     "KMD's data directory is ~/.komodo itself; remove `datadir`",
                 ));
             }
@@ -700,7 +700,7 @@ impl Validator<'_> {
         acparams::check_combination(&params).map_err(|why| self.err(key.pos, &field, why))?;
         let derived = ports::derive(&ac_name, &params);
         for (which, v) in claimed {
-            let f = format!("{field}.{which}");
+            let f = Dotted(&field, which);
             let claimed = self.port(v, &f)?;
             let (derived_port, override_key) = match which {
                 "p2p_port" => (overrides[0].unwrap_or(derived.p2p), "p2p_port_override"),
@@ -760,11 +760,11 @@ impl Validator<'_> {
     /// `args`: `-name` or `-name=value` flags. What dokomodo writes itself
     /// (identity, seeds, paths, ports) has its own key, and RPC settings
     /// belong in the conf: a password on the command line is in every `ps`.
-    fn komodod_flags(&self, node: &Node, field: &str) -> Result<Vec<String>> {
+    fn komodod_flags(&self, node: &Node, field: Field<'_>) -> Result<Vec<String>> {
         let what = "komodod flags like -earlytxid=HEX";
         let mut flags = Vec::new();
         for (i, item) in self.list(node, field, what)?.iter().enumerate() {
-            let f = format!("{field}[{i}]");
+            let f = Indexed(field, i);
             let flag = self.string(item, &f, "a komodod flag (-name or -name=value)")?;
             let name = flag
                 .strip_prefix('-')
@@ -821,7 +821,7 @@ impl Validator<'_> {
         Ok(flags)
     }
 
-    fn port(&self, node: &Node, field: &str) -> Result<u16> {
+    fn port(&self, node: &Node, field: Field<'_>) -> Result<u16> {
         match &node.value {
             Value::Int(i) if (1..=65535).contains(i) => Ok(*i as u16),
             Value::Int(i) => Err(self.err(node.pos, field, format!("{i} is not a port (1-65535)"))),
@@ -834,7 +834,7 @@ impl Validator<'_> {
     }
 
     /// Turns a YAML value into the text komodod reads after `-ac_x=`.
-    fn ac_value(&self, param: &acparams::Param, node: &Node, field: &str) -> Result<String> {
+    fn ac_value(&self, param: &acparams::Param, node: &Node, field: Field<'_>) -> Result<String> {
         let scalar = |node: &Node| -> Result<String> {
             match &node.value {
                 Value::Int(i) => Ok(i.to_string()),
@@ -897,7 +897,7 @@ impl Validator<'_> {
         let mut ports: BTreeMap<u16, (&str, &str)> = BTreeMap::new();
         let mut dirs: BTreeMap<PathBuf, &str> = BTreeMap::new();
         for chain in &config.chains {
-            let field = format!("chains.{}", chain.name);
+            let field = Dotted(&"chains", &chain.name);
             for (port, kind) in [(chain.p2p_port(), "p2p"), (chain.rpc_port(), "rpc")] {
                 if let Some((other, other_kind)) = ports.insert(port, (chain.name.as_str(), kind)) {
                     return Err(self.err(
@@ -1014,6 +1014,28 @@ fn expectation(kind: Kind) -> &'static str {
 /// mangle the terminal.
 fn printable(s: &str) -> String {
     s.chars().flat_map(char::escape_debug).collect::<String>()
+}
+
+/// Where in the YAML an error is, as its message names it
+/// (`chains.BEER.ac_supply`): built into text only when there is an error.
+type Field<'a> = &'a dyn fmt::Display;
+
+/// `PARENT.KEY`, formatted on demand.
+struct Dotted<'a>(Field<'a>, &'a str);
+
+impl fmt::Display for Dotted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// `LIST[INDEX]`, formatted on demand.
+struct Indexed<'a>(Field<'a>, usize);
+
+impl fmt::Display for Indexed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
 }
 
 fn join(parent: &str, key: &str) -> String {
