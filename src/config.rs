@@ -211,7 +211,9 @@ fn read_text(path: &Path) -> Result<String, ConfigError> {
         return Err(ConfigError::file(path, "is not a regular file".to_owned()));
     }
     let file = std::fs::File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::new();
+    // Sized from the metadata, so reading a YAML touches its size in pages
+    // once instead of growing (and copying) a buffer in steps.
+    let mut bytes = Vec::with_capacity(meta.len().min(MAX_SIZE) as usize + 1);
     file.take(MAX_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(io_err)?;
