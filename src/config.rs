@@ -897,7 +897,10 @@ impl Validator<'_> {
                 .unwrap_or_default()
         };
         let mut ports: BTreeMap<u16, (&str, &str)> = BTreeMap::new();
-        let mut dirs: BTreeMap<PathBuf, &str> = BTreeMap::new();
+        // Keyed by the directory's name under ~/.komodo ("" for KMD's
+        // ~/.komodo itself): the same test as comparing data_dir() paths,
+        // without building and ordering a PathBuf per chain.
+        let mut dirs: BTreeMap<&str, &str> = BTreeMap::new();
         for chain in &config.chains {
             let field = Dotted(&"chains", &chain.name);
             for (port, kind) in [(chain.p2p_port(), "p2p"), (chain.rpc_port(), "rpc")] {
@@ -912,7 +915,7 @@ impl Validator<'_> {
                     ));
                 }
             }
-            if let Some(other) = dirs.insert(chain.data_dir(), &chain.name) {
+            if let Some(other) = dirs.insert(chain.datadir.as_deref().unwrap_or(""), &chain.name) {
                 return Err(self.err(
                     key_of(&chain.name),
                     &field,
