@@ -635,11 +635,12 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Role::Iguana => Some(iguana_startup(config, home, seed, passphrase)),
         Role::Komodod => {
             drop(seed);
-            // Nothing of the configuration is needed while supervising:
-            // freed now, its heap goes back to the system with the rest
+            // Nothing of the configuration is needed while supervising. It
+            // is freed once komodod runs, off the path to its exec, and its
+            // heap goes back to the system with the rest of start-up's
             // (supervise's memory::release_startup_pages).
-            drop(config);
-            None
+            let after_start: supervise::AfterStart = Box::new(move |_pid| drop(config));
+            Some(after_start)
         }
     };
     drop(written);
