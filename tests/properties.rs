@@ -25,21 +25,6 @@ use proptest::prelude::*;
 mod yaml_inputs;
 use yaml_inputs::*;
 
-const DEFAULT_CASES: u32 = 256;
-
-fn cases() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_CASES);
-    // No regression files: every failure found becomes a named test below.
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Loads `text` and checks what every outcome must satisfy: no panic (the
 /// call returning is that), and an error that points inside the text.
 fn load(text: &str) -> Result<Config, ConfigError> {

@@ -20,20 +20,6 @@ use proptest::prelude::*;
 mod yaml_inputs;
 use yaml_inputs::*;
 
-const DEFAULT_CASES: u32 = 256;
-
-fn cases() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_CASES);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 // ---------------------------------------------------------------- the oracle
 
 /// serde-saphyr as src/yaml.rs used it until it was replaced: the document

@@ -7,6 +7,24 @@ use dokomodo::acparams::{self, PARAMS};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+/// Cases per property unless `PROPTEST_CASES` says otherwise: small enough
+/// for the debug test run, raised for the long runs (docs/testing.md).
+pub const DEFAULT_CASES: u32 = 256;
+
+/// Every property's configuration. No regression files: every failure found
+/// becomes a named test in the file that found it.
+pub fn cases() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CASES);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
 pub const NOTARY: &str = include_str!("../../examples/notary.yaml");
 pub const PRODUCTION: &str = include_str!("../../examples/production.yaml");
 
