@@ -121,6 +121,8 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
             return e.exit_code();
         }
     };
+    // Freed while the child starts rather than after it ends.
+    drop(spawn);
     info!(
         "started `{program}` (pid {child}); on SIGTERM: {}, SIGKILL after {}",
         signals::name(opts.stop_signal),

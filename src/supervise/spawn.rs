@@ -9,7 +9,7 @@
 //! privilege drop, chdir) is written to that slot before it exits; once the
 //! parent resumes, an empty slot means exec succeeded.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -182,10 +182,13 @@ fn prepare(spawn: &Spawn, program: &str) -> Result<Prepared, SpawnError> {
     }
     let mut envp = Vec::with_capacity(spawn.env.len());
     for (key, value) in &spawn.env {
-        let mut pair = OsString::from(key);
-        pair.push("=");
-        pair.push(value);
-        envp.push(cstring(&pair, "the environment")?);
+        // `KEY=VALUE` and its NUL in one allocation.
+        let (key, value) = (key.as_bytes(), value.as_bytes());
+        let mut pair = Vec::with_capacity(key.len() + value.len() + 2);
+        pair.extend_from_slice(key);
+        pair.push(b'=');
+        pair.extend_from_slice(value);
+        envp.push(CString::new(pair).map_err(|_| nul("the environment"))?);
     }
 
     let candidates = if spawn.program.as_bytes().contains(&b'/') {
@@ -426,6 +429,7 @@ pub fn keep_inherited_fds_from_child() {
 mod tests {
     use super::super::reap::{Ended, wait_for};
     use super::*;
+    use std::ffi::OsString;
 
     fn spawn(program: &str, args: &[&str], cwd: Option<&str>) -> Spawn {
         Spawn {
