@@ -382,30 +382,35 @@ impl<'r> Transaction<'r> {
             .join(OsStr::from_bytes(name.to_bytes()))
     }
 
+    /// The origin that decides for `dir`: its own, or, for a directory made
+    /// inside a new one, that new directory's.
+    fn deciding_origin(&self, dir: usize) -> &Origin {
+        let mut at = dir;
+        while self.dirs[at].origin == Origin::Inside {
+            at = self.dirs[at].parent;
+        }
+        &self.dirs[at].origin
+    }
+
     /// Whether `dir` is new and not yet renamed into place (or inside such a
     /// directory).
     fn still_hidden(&self, dir: usize) -> bool {
-        let mut at = dir;
-        loop {
-            match &self.dirs[at].origin {
-                Origin::Existing => return false,
-                Origin::Hidden { renamed, .. } => return !renamed,
-                Origin::Inside => at = self.dirs[at].parent,
-            }
-        }
+        matches!(
+            self.deciding_origin(dir),
+            Origin::Hidden { renamed: false, .. }
+        )
     }
 
     /// Whether what is made in `dir` gets its final mode and group without
     /// fchmod: inside a new directory that showed it (`Origin::Hidden`).
     fn exact_modes(&self, dir: usize) -> bool {
-        let mut at = dir;
-        loop {
-            match &self.dirs[at].origin {
-                Origin::Existing => return false,
-                Origin::Hidden { exact_modes, .. } => return *exact_modes,
-                Origin::Inside => at = self.dirs[at].parent,
+        matches!(
+            self.deciding_origin(dir),
+            Origin::Hidden {
+                exact_modes: true,
+                ..
             }
-        }
+        )
     }
 
     fn is_new(&self, dir: usize) -> bool {
@@ -506,29 +511,26 @@ impl<'r> Transaction<'r> {
         let mode = self.modes.dir_mode();
         let hidden = !self.is_new(parent);
         let known_filesystem = hidden && self.known_filesystem(parent);
-        let mut attempts = 0;
-        let made = loop {
-            let made = if hidden {
-                temp_name(&name, self.pid, NEXT_TEMP.fetch_add(1, Ordering::Relaxed))
-            } else {
-                name.clone()
-            };
+        let mkdir = |made: &CStr| {
             // SAFETY: parent_fd is an open directory owned by self.dirs; made
             // is a NUL-terminated string that outlives the call.
             if unsafe { libc::mkdirat(parent_fd, made.as_ptr(), mode as libc::mode_t) } == 0 {
-                break made;
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
             }
-            let e = io::Error::last_os_error();
-            // Another process (another container's PID 1) picked this name.
-            if hidden && e.raw_os_error() == Some(libc::EEXIST) && attempts < 100 {
-                attempts += 1;
-                continue;
-            }
-            return Err(FilesError::CreateDirectory {
-                path: self.path(parent, &name, false),
-                source: e,
-            });
         };
+        let made = if hidden {
+            self.under_temp_name(&name, mkdir)
+                .map(|(made, ())| made)
+                .map_err(|(_, e)| e)
+        } else {
+            mkdir(&name).map(|()| name.clone())
+        }
+        .map_err(|source| FilesError::CreateDirectory {
+            path: self.path(parent, &name, false),
+            source,
+        })?;
         let file = match open_at(parent_fd, &made, DIR_FLAGS, 0) {
             Ok(file) => file,
             Err(source) => {
@@ -725,17 +727,31 @@ impl<'r> Transaction<'r> {
     /// Writes `contents` to a fresh temporary file beside `name`, with the
     /// final mode from the start. Returns the temporary file's name.
     fn write_temp(&self, dir: usize, name: &CStr, contents: &[u8]) -> Result<CString, FilesError> {
+        let create =
+            |temp: &CStr| open_at(self.fd(dir), temp, NEW_FILE_FLAGS, self.modes.file_mode());
+        let (temp, file) = self
+            .under_temp_name(name, create)
+            .map_err(|(temp, e)| self.write_error(dir, name, &temp, e))?;
+        self.fill(file, dir, name, &temp, contents)?;
+        Ok(temp)
+    }
+
+    /// Runs `create` (an exclusive create: O_EXCL, mkdirat) under a fresh
+    /// temporary name for `name`, trying the next name when another process
+    /// (another container's PID 1) took this one. On failure, the error with
+    /// the last name tried.
+    fn under_temp_name<T>(
+        &self,
+        name: &CStr,
+        create: impl Fn(&CStr) -> io::Result<T>,
+    ) -> Result<(CString, T), (CString, io::Error)> {
         let mut attempts = 0;
         loop {
             let temp = temp_name(name, self.pid, NEXT_TEMP.fetch_add(1, Ordering::Relaxed));
-            match open_at(self.fd(dir), &temp, NEW_FILE_FLAGS, self.modes.file_mode()) {
-                Ok(file) => {
-                    self.fill(file, dir, name, &temp, contents)?;
-                    return Ok(temp);
-                }
-                // Another process (another container's PID 1) picked this name.
+            match create(&temp) {
+                Ok(made) => return Ok((temp, made)),
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempts < 100 => attempts += 1,
-                Err(e) => return Err(self.write_error(dir, name, &temp, e)),
+                Err(e) => return Err((temp, e)),
             }
         }
     }
