@@ -294,19 +294,14 @@ pub(crate) fn find_chain<'c>(config: &'c Config, name: &str) -> Result<&'c Chain
     })
 }
 
+/// The width of a table column: its header's, or its widest cell's.
+pub(crate) fn column_width(header: &str, cells: impl IntoIterator<Item = usize>) -> usize {
+    cells.into_iter().fold(header.len(), usize::max)
+}
+
 fn chain_table(chains: &[&Chain], with_host: bool) -> String {
-    let name_w = chains
-        .iter()
-        .map(|c| c.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let ac_w = chains
-        .iter()
-        .map(|c| c.ac_name.len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
+    let name_w = column_width("NAME", chains.iter().map(|c| c.name.len()));
+    let ac_w = column_width("AC_NAME", chains.iter().map(|c| c.ac_name.len()));
     let mut out = format!(
         "{:name_w$}  {:ac_w$}  {:>5}  {:>5}  {:>11}",
         "NAME", "AC_NAME", "P2P", "RPC", "MAGIC"

@@ -197,18 +197,8 @@ pub(crate) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result
             })
             .collect()
     });
-    let name_w = chains
-        .iter()
-        .map(|c| c.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let host_w = chains
-        .iter()
-        .map(|c| rpc_host(c).len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
+    let name_w = cli::column_width("NAME", chains.iter().map(|c| c.name.len()));
+    let host_w = cli::column_width("HOST", chains.iter().map(|c| rpc_host(c).len()));
     let mut out = format!(
         "{:name_w$}  {:>5}  {:>5}  {:host_w$}  RPC ANSWERS\n",
         "NAME", "P2P", "RPC", "HOST"
