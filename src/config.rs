@@ -310,7 +310,8 @@ type Result<T, E = ConfigError> = std::result::Result<T, E>;
 const TOP_KEYS: &[&str] = &["pubkey", "addnode", "rpc", "user", "iguana", "chains"];
 const RPC_KEYS: &[&str] = &["allow"];
 const IGUANA_KEYS: &[&str] = &["elected", "workdir", "startup", "myipaddr", "notaries"];
-const CHAIN_KEYS: &[&str] = &[
+/// The keys of a chain besides its `-ac_*` parameters (`acparams::PARAMS`).
+pub const CHAIN_KEYS: &[&str] = &[
     "ac_name",
     "datadir",
     "addnode",

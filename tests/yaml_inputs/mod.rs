@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use dokomodo::acparams::{self, PARAMS};
+use dokomodo::config::CHAIN_KEYS;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -291,17 +292,8 @@ pub fn key_name() -> impl Strategy<Value = String> {
         PARAMS
             .iter()
             .map(|p| p.name)
-            .chain([
-                "ac_name",
-                "datadir",
-                "addnode",
-                "host",
-                "p2p_port",
-                "rpc_port",
-                "p2p_port_override",
-                "rpc_port_override",
-                "<<",
-            ])
+            .chain(CHAIN_KEYS.iter().copied())
+            .chain(["<<"])
             .collect::<Vec<_>>(),
     );
     prop_oneof![
