@@ -35,13 +35,7 @@ fn last_signal() -> c_int {
 static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn record_sigpipe_disposition() {
-    let mut old = MaybeUninit::<libc::sigaction>::zeroed();
-    // SAFETY: a null `act` only queries the disposition; `old` is a valid,
-    // writable sigaction.
-    let ok = unsafe { libc::sigaction(libc::SIGPIPE, ptr::null(), old.as_mut_ptr()) } == 0;
-    // SAFETY: zeroed is a valid sigaction, and sigaction filled it on success.
-    let old = unsafe { old.assume_init() };
-    if ok && old.sa_sigaction == libc::SIG_IGN {
+    if disposition_is_ignore(libc::SIGPIPE) {
         SIGPIPE_IGNORED_AT_START.store(true, Ordering::Relaxed);
     }
 }
