@@ -410,16 +410,22 @@ fn role_args(
     }))
 }
 
+impl RoleArgs {
+    /// The chain `--chain` (or $DOKOMODO_CHAIN) names, looked up in `config`.
+    fn chain_in<'c>(&self, config: &'c Config) -> Result<Option<&'c Chain>> {
+        self.chain
+            .as_deref()
+            .map(|name| find_chain(config, name))
+            .transpose()
+    }
+}
+
 fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let Some(args) = role_args(global, parser, RENDER_USAGE, false)? else {
         return Ok(exit::OK);
     };
     let config = global.load()?;
-    let chain = args
-        .chain
-        .as_deref()
-        .map(|name| find_chain(&config, name))
-        .transpose()?;
+    let chain = args.chain_in(&config)?;
     let seed = load_seed()?;
     let home = home_dir(args.home)?;
     let written = write_plan(plan(&config, args.role, chain, &seed, &home), &home)?;
@@ -546,11 +552,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         return Ok(exit::OK);
     };
     let config = global.load()?;
-    let chain = args
-        .chain
-        .as_deref()
-        .map(|name| find_chain(&config, name))
-        .transpose()?;
+    let chain = args.chain_in(&config)?;
     let seed = load_seed()?;
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {
