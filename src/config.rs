@@ -243,29 +243,8 @@ fn read_text(path: &Path) -> Result<String, ConfigError> {
 /// Validates YAML text; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let cx = Cx { file: path, text };
-    if let Some(pos) = lone_carriage_return(text) {
-        // YAML counts a lone CR as a line break, editors and `lines()` do
-        // not: every position after it would point at the wrong line.
-        return Err(cx.err(
-            pos,
-            None,
-            "a carriage return without a newline (an old Mac line ending); save the file with \\n or \\r\\n line endings".to_owned(),
-        ));
-    }
     let root = yaml::parse(text).map_err(|e| cx.err(e.pos, None, e.message))?;
     Validator { cx }.config(&root)
-}
-
-/// Where the first `\r` not followed by `\n` is, in lines as editors count them.
-fn lone_carriage_return(text: &str) -> Option<Pos> {
-    let at = text
-        .match_indices('\r')
-        .map(|(i, _)| i)
-        .find(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))?;
-    let before = &text[..at];
-    let line = before.matches('\n').count() as u64 + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
-    Some(Pos { line, column })
 }
 
 /// What an error needs to point at the YAML.
