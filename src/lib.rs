@@ -1,37 +1,28 @@
 //! dokomodo: one YAML and one secret become every Komodo notary container's
 //! config files; then the daemon runs under dokomodo as PID 1.
 //!
-//! Data flows one way: `config` (the YAML, validated) -> `ports` and `creds`
-//! (pure derivations) -> `render` (the files a role needs, as data) ->
-//! `files` (written atomically) -> `supervise` (the daemon, as PID 1).
+//! The tree is the data flow, one way:
+//!
+//! - `config`: the YAML (its own parser), validated, and the ports komodod derives;
+//! - `secrets`: the seed, the credentials derived from it, the wallet passphrase;
+//! - `render`: what a role needs as plain data (the files, and the program to run),
+//!   and the atomic write of the files;
+//! - `init`: the daemon as PID 1 (spawn, signals, reaping, the privilege drop);
+//! - `ops`: what talks to running daemons (RPC, health, iguana's start-up, compose);
+//! - `cli`: the command line, which only parses arguments and wires the above.
+//!
+//! `error`, `log` and `json` are shared by every layer and import none of them.
 
 #[macro_use]
 pub mod log;
-pub mod acparams;
+pub mod error;
+pub mod json;
+
 pub mod cli;
 pub mod config;
-pub mod creds;
-pub mod exit;
-pub mod files;
-pub mod iguana;
-pub mod json;
-pub mod passphrase;
-pub mod ports;
-pub mod probe;
-pub mod rpc;
-pub mod secret;
-pub mod supervise;
-pub mod user;
-pub mod yaml;
-
-/// An I/O error as a person reads it: "No such file or directory", without
-/// Rust's "(os error 2)" suffix.
-pub fn describe_io(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
-}
-pub mod compose;
+pub mod init;
+pub mod ops;
 pub mod render;
+pub mod secrets;
+
+pub use error::describe_io;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use dokomodo::files::{FileSpec, Modes, Outcome, write_set};
+use dokomodo::render::files::{FileSpec, Modes, Outcome, write_set};
 
 mod common;
 use common::mount::Mount;

@@ -148,7 +148,7 @@ fn auth_for(yaml: &str, chain: &str, seed: &str) -> String {
             .to_owned()
     };
     let mut b64 = Vec::new();
-    dokomodo::rpc::base64(
+    dokomodo::ops::rpc::base64(
         format!("{}:{}", value("rpcuser="), value("rpcpassword=")).as_bytes(),
         &mut b64,
     );

@@ -16,10 +16,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use dokomodo::acparams::{self, Kind, PARAMS};
+use dokomodo::config::acparams::{self, Kind, PARAMS};
+use dokomodo::config::ports;
 use dokomodo::config::{self, Config, ConfigError};
-use dokomodo::secret::{Seed, Source};
-use dokomodo::{creds, ports, render};
+use dokomodo::render;
+use dokomodo::secrets::creds;
+use dokomodo::secrets::seed::{Seed, Source};
 use proptest::prelude::*;
 
 mod yaml_inputs;

@@ -14,7 +14,7 @@
 //! YAML", documents them for operators). Cases: `PROPTEST_CASES` (256 by
 //! default), as in tests/properties.rs.
 
-use dokomodo::yaml::{self, Node, Value};
+use dokomodo::config::yaml::{self, Node, Value};
 use proptest::prelude::*;
 
 mod yaml_inputs;
@@ -27,7 +27,7 @@ use yaml_inputs::*;
 mod oracle {
     use std::fmt;
 
-    use dokomodo::yaml::{Key, Node, Pos, SyntaxError, Value};
+    use dokomodo::config::yaml::{Key, Node, Pos, SyntaxError, Value};
     use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
     use serde_saphyr::Spanned;
 

@@ -3,8 +3,8 @@
 //! generated notary YAML with values of every type.
 #![allow(dead_code)]
 
-use dokomodo::acparams::{self, PARAMS};
 use dokomodo::config::CHAIN_KEYS;
+use dokomodo::config::acparams::{self, PARAMS};
 use proptest::prelude::*;
 use proptest::sample::Index;
 

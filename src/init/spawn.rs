@@ -19,7 +19,7 @@ use libc::{c_char, c_int, pid_t};
 
 use super::Spawn;
 use super::signals::Signals;
-use crate::exit;
+use crate::error::exit;
 
 /// PATH when the child's environment has none (glibc's and Docker's default).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -219,7 +219,7 @@ fn prepare(spawn: &Spawn, program: &str) -> Result<Prepared, SpawnError> {
     let user = spawn
         .user
         .as_ref()
-        .filter(|_| crate::user::is_root())
+        .filter(|_| crate::init::user::is_root())
         .map(|t| (t.groups.clone(), t.gid, t.uid));
 
     Ok(Prepared {

@@ -23,7 +23,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::Chain;
-use crate::secret::{self, Seed};
+use crate::secrets::seed::{self, Seed};
 
 pub const VERSION: &str = "dokomodo/rpc/v1";
 
@@ -51,7 +51,7 @@ impl Drop for Credentials {
     fn drop(&mut self) {
         // SAFETY (of the byte view): overwriting ASCII hex digits with zero
         // bytes keeps the String valid UTF-8.
-        secret::wipe(unsafe { self.rpcpassword.as_bytes_mut() });
+        seed::wipe(unsafe { self.rpcpassword.as_bytes_mut() });
     }
 }
 
@@ -119,7 +119,7 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Source;
+    use crate::secrets::seed::Source;
 
     fn seed(s: &str) -> Seed {
         Seed::from_bytes(s.as_bytes().to_vec(), Source::Env).unwrap()

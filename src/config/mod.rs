@@ -1,14 +1,18 @@
 //! The shared YAML, the operator's single source of truth: its model and its
 //! validation. Every error names the file, the line and column, and the field.
 
+pub mod acparams;
+pub mod ports;
+pub mod yaml;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::acparams::{self, Kind};
-use crate::ports::{self, Ports};
-use crate::yaml::{self, Key, Node, Pos, Value};
+use acparams::Kind;
+use ports::Ports;
+use yaml::{Key, Node, Pos, Value};
 
 /// Where the YAML is read from when neither `--config` nor `DOKOMODO_CONFIG` is given.
 pub const DEFAULT_PATH: &str = "/etc/dokomodo/notary.yaml";

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::{Options, Spawn, signals, supervise};
-use crate::exit;
+use crate::error::exit;
 
 pub const GRACE_ENV: &str = "DOKOMODO_GRACE";
 pub const STOP_SIGNAL_ENV: &str = "DOKOMODO_STOP_SIGNAL";
@@ -90,7 +90,7 @@ pub fn init_command(args: Vec<OsString>) -> u8 {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
         .filter(|(k, _)| !SECRET_ENV.iter().any(|s| k == s))
         .collect();
-    let target = match user.as_deref().map(crate::user::resolve) {
+    let target = match user.as_deref().map(crate::init::user::resolve) {
         None => None,
         Some(Ok(target)) => Some(target),
         Some(Err(e)) => {
@@ -98,7 +98,7 @@ pub fn init_command(args: Vec<OsString>) -> u8 {
             return e.exit_code();
         }
     };
-    if let Some(target) = target.as_ref().filter(|_| crate::user::is_root()) {
+    if let Some(target) = target.as_ref().filter(|_| crate::init::user::is_root()) {
         // gosu sets HOME from the passwd entry; the daemon would otherwise
         // write its dotfiles into root's home.
         env.retain(|(k, _)| k != "HOME");

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use lexopt::prelude::*;
 
 use crate::config::{self, Chain, Config};
-use crate::exit;
-use crate::files;
+use crate::error::exit;
+use crate::render::files;
 use crate::render::{self, Plan};
-use crate::secret::{self, Seed};
+use crate::secrets::seed::{self, Seed};
 
 pub const CONFIG_VAR: &str = "DOKOMODO_CONFIG";
 pub const CHAIN_VAR: &str = "DOKOMODO_CHAIN";
@@ -79,7 +79,7 @@ impl Failure {
             message: err.to_string(),
         }
     }
-    fn secret(err: secret::SecretError) -> Failure {
+    fn secret(err: seed::SecretError) -> Failure {
         Failure::new(exit::CONFIG, err)
     }
     fn files(err: files::FilesError) -> Failure {
@@ -117,7 +117,7 @@ pub(crate) fn env(name: &str) -> Option<OsString> {
 }
 
 pub(crate) fn load_seed() -> Result<Seed> {
-    secret::load(&env).map_err(Failure::secret)
+    seed::load(&env).map_err(Failure::secret)
 }
 
 pub fn main() -> u8 {
@@ -153,7 +153,7 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
     match command.as_str() {
         // `init` takes the rest of the command line verbatim: its options,
         // then the command, which may itself look like options.
-        "init" => Ok(crate::supervise::init_command(
+        "init" => Ok(crate::init::init_command(
             args[command_index(&args) + 1..].to_vec(),
         )),
         "check" => check(&global, &mut parser),
@@ -161,10 +161,10 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "render" => render(&mut global, &mut parser),
         "creds" => creds(&mut global, &mut parser),
         "run" => run(&mut global, &mut parser),
-        "health" => crate::probe::health(&mut global, &mut parser),
-        "status" => crate::probe::status(&mut global, &mut parser),
-        "wait" => crate::probe::wait(&mut global, &mut parser),
-        "iguana-startup" => crate::probe::iguana_startup(&mut global, &mut parser),
+        "health" => crate::ops::probe::health(&mut global, &mut parser),
+        "status" => crate::ops::probe::status(&mut global, &mut parser),
+        "wait" => crate::ops::probe::wait(&mut global, &mut parser),
+        "iguana-startup" => crate::ops::probe::iguana_startup(&mut global, &mut parser),
         "compose" => compose(&mut global, &mut parser),
         "help" => print(USAGE),
         other => Err(Failure::usage(format!("unknown command `{other}`"))),
@@ -217,7 +217,7 @@ fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
         &config.chains.iter().collect::<Vec<_>>(),
         true,
     ));
-    if secret::present(&env) {
+    if seed::present(&env) {
         let seed = load_seed()?;
         let _ = writeln!(out, "{}: valid", seed.source);
     } else {
@@ -518,7 +518,7 @@ fn creds(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let config = global.load()?;
     let chain = find_chain(&config, &name)?;
     let seed = load_seed()?;
-    let creds = crate::creds::for_chain(&seed, chain);
+    let creds = crate::secrets::creds::for_chain(&seed, chain);
     print(&format!(
         "rpcuser={}\nrpcpassword={}\n",
         creds.rpcuser, creds.rpcpassword
@@ -545,8 +545,8 @@ DOKOMODO_STOP_SIGNAL (default TERM); see docs/init.md.
 const IGUANA_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
-    use crate::supervise::{self, Options, Spawn};
-    use crate::user;
+    use crate::init::user;
+    use crate::init::{self, Options, Spawn};
 
     let Some(args) = role_args(global, parser, RUN_USAGE, true)? else {
         return Ok(exit::OK);
@@ -556,15 +556,17 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let seed = load_seed()?;
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {
-        Role::Iguana => crate::passphrase::load(&env).map_err(|e| Failure::new(exit::CONFIG, e))?,
+        Role::Iguana => {
+            crate::secrets::passphrase::load(&env).map_err(|e| Failure::new(exit::CONFIG, e))?
+        }
         Role::Komodod => None,
     };
     let mut options = Options::from_env().map_err(|e| Failure::new(e.exit_code(), e))?;
-    if args.role == Role::Iguana && env(supervise::GRACE_ENV).is_none_or(|v| v.is_empty()) {
+    if args.role == Role::Iguana && env(init::GRACE_ENV).is_none_or(|v| v.is_empty()) {
         options.grace = IGUANA_GRACE;
     }
 
-    let spec = env(supervise::USER_ENV)
+    let spec = env(init::USER_ENV)
         .filter(|v| !v.is_empty())
         .map(|v| v.to_string_lossy().into_owned())
         .or_else(|| config.user.clone());
@@ -636,12 +638,12 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
             // is freed once komodod runs, off the path to its exec, and its
             // heap goes back to the system with the rest of start-up's
             // (supervise's memory::release_startup_pages).
-            let after_start: supervise::AfterStart = Box::new(move |_pid| drop(config));
+            let after_start: init::AfterStart = Box::new(move |_pid| drop(config));
             Some(after_start)
         }
     };
     drop(written);
-    Ok(supervise::supervise_with(
+    Ok(init::supervise_with(
         &options,
         Spawn {
             program,
@@ -661,13 +663,15 @@ fn iguana_startup(
     config: Config,
     home: PathBuf,
     seed: Seed,
-    passphrase: Option<crate::passphrase::Passphrase>,
-) -> crate::supervise::AfterStart {
+    passphrase: Option<crate::secrets::passphrase::Passphrase>,
+) -> crate::init::AfterStart {
     Box::new(move |_pid| {
         let spawned = std::thread::Builder::new()
             .name("iguana-startup".into())
             .spawn(move || {
-                if let Err(e) = crate::iguana::startup(&config, &home, &seed, passphrase.as_ref()) {
+                if let Err(e) =
+                    crate::ops::iguana::startup(&config, &home, &seed, passphrase.as_ref())
+                {
                     error!("{e}");
                 }
             });
@@ -681,7 +685,7 @@ fn iguana_startup(
 /// set to where its files were rendered.
 fn daemon_env(home: &Path) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| k != "HOME" && !secret::ENV_VARS.iter().any(|s| k == s))
+        .filter(|(k, _)| k != "HOME" && !seed::ENV_VARS.iter().any(|s| k == s))
         .collect();
     env.push(("HOME".into(), home.as_os_str().to_owned()));
     env
@@ -732,7 +736,7 @@ fn is_writable_dir(path: &Path) -> bool {
 }
 
 fn compose(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
-    let failure = |e: crate::compose::ComposeError| {
+    let failure = |e: crate::ops::compose::ComposeError| {
         let detail =
             (e.status() == exit::USAGE).then(|| "try `dokomodo compose --help`".to_owned());
         Failure {
@@ -741,10 +745,11 @@ fn compose(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
             detail,
         }
     };
-    let Some(options) = crate::compose::parse_args(parser, &mut global.config).map_err(failure)?
+    let Some(options) =
+        crate::ops::compose::parse_args(parser, &mut global.config).map_err(failure)?
     else {
-        return print(crate::compose::USAGE);
+        return print(crate::ops::compose::USAGE);
     };
     let config = global.load()?;
-    print(&crate::compose::generate(&config, &options).map_err(failure)?)
+    print(&crate::ops::compose::generate(&config, &options).map_err(failure)?)
 }

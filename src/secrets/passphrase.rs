@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 
-use crate::secret::wipe;
+use crate::secrets::seed::wipe;
 
 pub const FILE_VAR: &str = "DOKOMODO_WALLET_PASSPHRASE_FILE";
 pub const DEFAULT_FILE: &str = "/run/secrets/wallet_passphrase";

@@ -520,16 +520,16 @@ mod tests {
         let params = params(args);
         // Every real chain's parameters pass dokomodo's own checks.
         for (param, value) in &params {
-            let known =
-                crate::acparams::lookup(param).unwrap_or_else(|| panic!("{name}: {param} unknown"));
+            let known = crate::config::acparams::lookup(param)
+                .unwrap_or_else(|| panic!("{name}: {param} unknown"));
             assert_eq!(
-                crate::acparams::check(known, value),
+                crate::config::acparams::check(known, value),
                 Ok(()),
                 "{name}: {param}={value}"
             );
         }
         assert_eq!(
-            crate::acparams::check_combination(&params),
+            crate::config::acparams::check_combination(&params),
             Ok(()),
             "{name}"
         );

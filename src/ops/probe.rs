@@ -12,9 +12,9 @@ use lexopt::prelude::*;
 
 use crate::cli::{self, Failure, Global};
 use crate::config::{Chain, Config};
-use crate::creds::{self, Credentials};
-use crate::exit;
-use crate::rpc::{self, RpcError};
+use crate::error::exit;
+use crate::ops::rpc::{self, RpcError};
+use crate::secrets::creds::{self, Credentials};
 
 /// What `health` sends iguana: a read-only call that any iguana answers.
 pub const IGUANA_PING: &str = r#"{"agent":"SuperNET","method":"help"}"#;
@@ -168,7 +168,7 @@ pub(crate) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result
     let Some((timeout, names)) =
         timeout_and_names(global, parser, STATUS_USAGE, Duration::from_secs(3))?
     else {
-        return Ok(crate::exit::OK);
+        return Ok(crate::error::exit::OK);
     };
     let config = global.load()?;
     let chains = cli::select(&config, &names)?;
@@ -232,7 +232,7 @@ pub(crate) fn wait(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u
     let Some((timeout, names)) =
         timeout_and_names(global, parser, WAIT_USAGE, Duration::from_secs(600))?
     else {
-        return Ok(crate::exit::OK);
+        return Ok(crate::error::exit::OK);
     };
     let config = global.load()?;
     let chains = cli::select(&config, &names)?;
@@ -332,15 +332,16 @@ pub(crate) fn iguana_startup(
     let config = global.load()?;
     let seed = cli::load_seed()?;
     let env = |name: &str| -> Option<OsString> { cli::env(name) };
-    let passphrase = crate::passphrase::load(&env).map_err(|e| Failure::new(exit::CONFIG, e))?;
+    let passphrase =
+        crate::secrets::passphrase::load(&env).map_err(|e| Failure::new(exit::CONFIG, e))?;
     let home = cli::home_dir(home)?;
-    let mut options = crate::iguana::StartupOptions::for_config(&config);
+    let mut options = crate::ops::iguana::StartupOptions::for_config(&config);
     if let Some(port) = port {
         options.iguana_port = port;
     }
     options.iguana_wait = iguana_wait.unwrap_or(options.iguana_wait);
     options.chain_wait = chain_wait.unwrap_or(options.chain_wait);
-    crate::iguana::startup_with(&config, &home, &seed, passphrase.as_ref(), &options)
+    crate::ops::iguana::startup_with(&config, &home, &seed, passphrase.as_ref(), &options)
         .map_err(|e| failed(e.to_string()))?;
     Ok(exit::OK)
 }

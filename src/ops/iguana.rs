@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::json;
-use crate::passphrase::{Passphrase, wipe_string};
-use crate::probe;
+use crate::ops::probe;
+use crate::ops::rpc::{self, RpcError};
 use crate::render;
-use crate::rpc::{self, RpcError};
-use crate::secret::{self, Seed};
+use crate::secrets::passphrase::{Passphrase, wipe_string};
+use crate::secrets::seed::{self, Seed};
 
 /// How long each step may take.
 #[derive(Debug, Clone)]
@@ -151,7 +151,7 @@ pub fn startup_with(
     }
 
     for chain in &config.chains {
-        let creds = crate::creds::for_chain(seed, chain);
+        let creds = crate::secrets::creds::for_chain(seed, chain);
         let now = Instant::now();
         probe::wait_for_chain(chain, &creds, now, now + options.chain_wait).map_err(|what| {
             StartupError::ChainSilent {
@@ -180,8 +180,8 @@ pub fn startup_with(
         }
         None => warn!(
             "walletpassphrase skipped: no {} and {} is not mounted; the wallet stays locked and iguana cannot sign",
-            crate::passphrase::FILE_VAR,
-            crate::passphrase::DEFAULT_FILE
+            crate::secrets::passphrase::FILE_VAR,
+            crate::secrets::passphrase::DEFAULT_FILE
         ),
     }
 
@@ -276,7 +276,7 @@ impl Iguana {
             std::str::from_utf8(&response.body).unwrap_or(""),
         )
         .is_some();
-        secret::wipe(&mut response.body);
+        seed::wipe(&mut response.body);
         if refused {
             return Err(StartupError::Refused {
                 step,

@@ -11,6 +11,7 @@ mod memory;
 mod reap;
 mod signals;
 mod spawn;
+pub mod user;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -68,7 +69,7 @@ pub struct Spawn {
     pub cwd: Option<PathBuf>,
     /// Applied only when the init runs as root; otherwise the child runs as
     /// the init's own user.
-    pub user: Option<crate::user::Target>,
+    pub user: Option<crate::init::user::Target>,
 }
 
 /// Where a requested stop stands.
@@ -102,14 +103,18 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
         Ok(s) => s,
         Err(e) => {
             error!("cannot block signals: {e}");
-            return crate::exit::SOFTWARE;
+            return crate::error::exit::SOFTWARE;
         }
     };
     become_subreaper();
     spawn::keep_inherited_fds_from_child();
 
     let program = spawn.program.to_string_lossy().into_owned();
-    if let Some(target) = spawn.user.as_ref().filter(|_| !crate::user::is_root()) {
+    if let Some(target) = spawn
+        .user
+        .as_ref()
+        .filter(|_| !crate::init::user::is_root())
+    {
         // SAFETY: getuid has no preconditions and cannot fail.
         let uid = unsafe { libc::getuid() };
         info!("not started as root: running `{program}` as uid {uid}, not as {target}");

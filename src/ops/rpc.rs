@@ -10,9 +10,9 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use crate::creds::Credentials;
 use crate::json;
-use crate::secret::wipe;
+use crate::secrets::creds::Credentials;
+use crate::secrets::seed::wipe;
 
 /// Larger replies are not from komodod or iguana (iguana's `help` is ~100 KiB).
 const MAX_RESPONSE: usize = 16 << 20;

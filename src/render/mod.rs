@@ -1,13 +1,15 @@
 //! What each role needs on disk, as data: a pure function of (config, seed,
 //! role, home). Nothing here touches the disk; `files` writes the result.
 
+pub mod files;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::config::ports;
 use crate::config::{Chain, Config};
-use crate::creds::{self, Credentials};
-use crate::ports;
-use crate::secret::Seed;
+use crate::secrets::creds::{self, Credentials};
+use crate::secrets::seed::Seed;
 
 /// KMD's RPC port, which every assetchain reads from `~/.komodo/komodo.conf`.
 pub const KMD_RPC_PORT: u16 = 7771;
@@ -280,7 +282,7 @@ pub fn json_string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Source;
+    use crate::secrets::seed::Source;
 
     fn seed() -> Seed {
         Seed::from_bytes(b"correct horse battery staple".to_vec(), Source::Env).unwrap()
