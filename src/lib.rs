@@ -11,11 +11,11 @@
 //! - `ops`: what talks to running daemons (RPC, health, iguana's start-up, compose);
 //! - `cli`: the command line, which only parses arguments and wires the above.
 //!
-//! `error`, `log` and `json` are shared by every layer and import none of them.
+//! `exit`, `log` and `json` are shared by every layer and import none of them.
 
 #[macro_use]
 pub mod log;
-pub mod error;
+pub mod exit;
 pub mod json;
 
 pub mod cli;
@@ -25,4 +25,12 @@ pub mod ops;
 pub mod render;
 pub mod secrets;
 
-pub use error::describe_io;
+/// An I/O error as a person reads it: "No such file or directory", without
+/// Rust's "(os error 2)" suffix.
+pub fn describe_io(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}

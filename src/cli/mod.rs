@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use lexopt::prelude::*;
 
 use crate::config::{self, Chain, Config};
-use crate::error::exit;
+use crate::exit;
 use crate::render::files;
 use crate::render::{self, Plan};
 use crate::secrets::seed::{self, Seed};

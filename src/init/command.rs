@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::{Options, Spawn, signals, supervise};
-use crate::error::exit;
+use crate::exit;
 
 pub const GRACE_ENV: &str = "DOKOMODO_GRACE";
 pub const STOP_SIGNAL_ENV: &str = "DOKOMODO_STOP_SIGNAL";

@@ -103,7 +103,7 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
         Ok(s) => s,
         Err(e) => {
             error!("cannot block signals: {e}");
-            return crate::error::exit::SOFTWARE;
+            return crate::exit::SOFTWARE;
         }
     };
     become_subreaper();

@@ -18,7 +18,7 @@ impl Ended {
         match self {
             Ended::Exited(code) => code,
             // Signal numbers stop at 64, so this cannot overflow a u8.
-            Ended::Signaled(sig) => crate::error::exit::SIGNAL_BASE.saturating_add(sig as u8),
+            Ended::Signaled(sig) => crate::exit::SIGNAL_BASE.saturating_add(sig as u8),
         }
     }
 

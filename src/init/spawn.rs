@@ -19,7 +19,7 @@ use libc::{c_char, c_int, pid_t};
 
 use super::Spawn;
 use super::signals::Signals;
-use crate::error::exit;
+use crate::exit;
 
 /// PATH when the child's environment has none (glibc's and Docker's default).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -58,8 +58,8 @@ pub enum UserError {
 impl UserError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            UserError::Read { .. } | UserError::Chown { .. } => crate::error::exit::IO,
-            _ => crate::error::exit::CONFIG,
+            UserError::Read { .. } | UserError::Chown { .. } => crate::exit::IO,
+            _ => crate::exit::CONFIG,
         }
     }
 }
@@ -368,10 +368,10 @@ empty:x:2002:
     fn unknown_names_are_config_errors_naming_the_file() {
         let e = accounts().resolve("bob", 0).unwrap_err();
         assert_eq!(e.to_string(), "unknown user `bob` (not in /p)");
-        assert_eq!(e.exit_code(), crate::error::exit::CONFIG);
+        assert_eq!(e.exit_code(), crate::exit::CONFIG);
         let e = accounts().resolve("komodo:nogroup", 0).unwrap_err();
         assert_eq!(e.to_string(), "unknown group `nogroup` (not in /g)");
-        assert_eq!(e.exit_code(), crate::error::exit::CONFIG);
+        assert_eq!(e.exit_code(), crate::exit::CONFIG);
     }
 
     #[test]

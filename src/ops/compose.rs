@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use lexopt::prelude::*;
 
 use crate::config::{Chain, Config};
-use crate::error::exit;
+use crate::exit;
 
 pub const USAGE: &str = "\
 Usage: dokomodo [--config PATH] compose [OPTIONS] [NAME...]

@@ -12,7 +12,7 @@ use lexopt::prelude::*;
 
 use crate::cli::{self, Failure, Global};
 use crate::config::{Chain, Config};
-use crate::error::exit;
+use crate::exit;
 use crate::ops::rpc::{self, RpcError};
 use crate::secrets::creds::{self, Credentials};
 
@@ -168,7 +168,7 @@ pub(crate) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result
     let Some((timeout, names)) =
         timeout_and_names(global, parser, STATUS_USAGE, Duration::from_secs(3))?
     else {
-        return Ok(crate::error::exit::OK);
+        return Ok(crate::exit::OK);
     };
     let config = global.load()?;
     let chains = cli::select(&config, &names)?;
@@ -232,7 +232,7 @@ pub(crate) fn wait(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u
     let Some((timeout, names)) =
         timeout_and_names(global, parser, WAIT_USAGE, Duration::from_secs(600))?
     else {
-        return Ok(crate::error::exit::OK);
+        return Ok(crate::exit::OK);
     };
     let config = global.load()?;
     let chains = cli::select(&config, &names)?;
