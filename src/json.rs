@@ -1,6 +1,10 @@
-//! Just enough JSON reading for RPC replies: the members of an object, each
-//! value kept as its raw text, and string decoding. A full parser (and its
-//! dependency) would only be used to find `"result"` and `"error"`.
+//! Just enough JSON, read and written, in one place: the members of an
+//! object (each value kept as its raw text) and string decoding for RPC
+//! replies; string literals for what dokomodo writes (addcoin JSON, RPC
+//! requests, JSON log lines). A full parser (and its dependency) would only be
+//! used to find `"result"` and `"error"`.
+
+use std::fmt::Write as _;
 
 /// The members of the JSON object `text`, in order, each value as its raw
 /// JSON text. `None` when `text` is not one well-formed object.
@@ -157,9 +161,40 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
+/// Appends `s` as a JSON string literal.
+pub fn string_literal(out: &mut String, s: &str) {
+    out.push('"');
+    // Nearly every value (hex, names, paths) needs no escape: copy it whole.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut out = String::new();
+        string_literal(&mut out, "plain/path_01");
+        string_literal(&mut out, "a\"b\\c\nd\u{1}");
+        assert_eq!(out, r#""plain/path_01""a\"b\\c\nd\u0001""#);
+    }
 
     #[test]
     fn komodod_replies() {

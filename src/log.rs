@@ -77,7 +77,7 @@ fn line(format: Format, level: Level, msg: &str, now: SystemTime) -> String {
             out.push_str("\",\"level\":\"");
             out.push_str(level.as_str());
             out.push_str("\",\"msg\":");
-            crate::render::json_string(&mut out, msg);
+            crate::json::string_literal(&mut out, msg);
             out.push_str("}\n");
             out
         }

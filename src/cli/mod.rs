@@ -9,6 +9,7 @@ use lexopt::prelude::*;
 
 use crate::config::{self, Chain, Config};
 use crate::exit;
+use crate::json;
 use crate::render::files;
 use crate::render::{self, Plan};
 use crate::secrets::seed::{self, Seed};
@@ -256,9 +257,9 @@ fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
         for (i, chain) in chains.iter().enumerate() {
             out.push_str(if i == 0 { "\n  {" } else { ",\n  {" });
             out.push_str("\"name\":");
-            render::json_string(&mut out, &chain.name);
+            json::string_literal(&mut out, &chain.name);
             out.push_str(",\"ac_name\":");
-            render::json_string(&mut out, &chain.ac_name);
+            json::string_literal(&mut out, &chain.ac_name);
             let _ = write!(
                 out,
                 ",\"p2p_port\":{},\"rpc_port\":{},\"magic\":{}}}",

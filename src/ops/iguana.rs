@@ -258,10 +258,10 @@ impl Iguana {
     /// nor kept.
     fn unlock(&self, passphrase: &Passphrase) -> Result<(), StartupError> {
         let secret = passphrase.expose();
-        // json_string writes at most 6 bytes (\u00XX) per input byte.
+        // string_literal writes at most 6 bytes (\u00XX) per input byte.
         let mut body = String::with_capacity(secret.len() * 6 + 64);
         body.push_str("{\"method\":\"walletpassphrase\",\"params\":[");
-        render::json_string(&mut body, secret);
+        json::string_literal(&mut body, secret);
         body.push_str(",9999999]}");
         let result = rpc::post("127.0.0.1", self.port, None, body.as_bytes(), self.timeout);
         wipe_string(&mut body);
@@ -304,9 +304,9 @@ fn object(members: &[(&str, &str)]) -> Vec<u8> {
         if i > 0 {
             out.push(',');
         }
-        render::json_string(&mut out, key);
+        json::string_literal(&mut out, key);
         out.push(':');
-        render::json_string(&mut out, value);
+        json::string_literal(&mut out, value);
     }
     out.push('}');
     out.into_bytes()

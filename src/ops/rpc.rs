@@ -466,7 +466,7 @@ pub fn json_rpc(
 ) -> Result<String, RpcError> {
     let mut body = String::with_capacity(64 + method.len() + params_json.len());
     body.push_str("{\"jsonrpc\":\"1.0\",\"id\":\"dokomodo\",\"method\":");
-    crate::render::json_string(&mut body, method);
+    crate::json::string_literal(&mut body, method);
     body.push_str(",\"params\":");
     body.push_str(params_json);
     body.push('}');

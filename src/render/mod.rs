@@ -187,7 +187,7 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
         json.push_str(key);
         json.push_str("\":");
         match value {
-            Json::Str(s) => json_string(&mut json, s),
+            Json::Str(s) => crate::json::string_literal(&mut json, s),
             Json::Hex(h) => {
                 json.push('"');
                 json.push_str(h);
@@ -254,29 +254,6 @@ enum Json<'a> {
     /// Already JSON: a constant number, or a validated integer from the YAML
     /// (written as text, the formatting machinery is not needed for them).
     Raw(&'a str),
-}
-
-/// Appends `s` as a JSON string literal.
-pub fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    // Nearly every value (hex, names, paths) needs no escape: copy it whole.
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str(s);
-        out.push('"');
-        return;
-    }
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
@@ -393,14 +370,6 @@ mod tests {
                 "-earlytxid=ab",
             ]
         );
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        let mut out = String::new();
-        json_string(&mut out, "plain/path_01");
-        json_string(&mut out, "a\"b\\c\nd\u{1}");
-        assert_eq!(out, r#""plain/path_01""a\"b\\c\nd\u0001""#);
     }
 
     #[test]
