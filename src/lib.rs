@@ -15,6 +15,7 @@
 
 #[macro_use]
 pub mod log;
+pub mod error;
 pub mod exit;
 pub mod json;
 

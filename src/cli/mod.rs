@@ -1,6 +1,8 @@
 //! The command line: parses arguments and wires the modules together.
 //! Data flows one way: config -> plan -> files -> exec.
 
+mod probe;
+
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,7 @@ use std::path::{Path, PathBuf};
 use lexopt::prelude::*;
 
 use crate::config::{self, Chain, Config};
+use crate::error::Error;
 use crate::exit;
 use crate::json;
 use crate::render::files;
@@ -48,53 +51,7 @@ The seed secret is read from $DOKOMODO_SEED_FILE, else $DOKOMODO_SEED, else
 secret error; see the README for the rest.
 ";
 
-/// A failure, with the exit status it maps to. Messages are one line; a
-/// config error may carry a snippet of the YAML to show under it.
-#[derive(Debug)]
-pub struct Failure {
-    pub status: u8,
-    pub message: String,
-    pub detail: Option<String>,
-}
-
-impl Failure {
-    /// One line from any error, with the exit status it maps to.
-    pub fn new(status: u8, err: impl std::fmt::Display) -> Failure {
-        Failure {
-            status,
-            message: err.to_string(),
-            detail: None,
-        }
-    }
-    pub fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            status: exit::USAGE,
-            message: message.into(),
-            detail: Some("try `dokomodo --help`".to_owned()),
-        }
-    }
-    fn config(err: config::ConfigError) -> Failure {
-        Failure {
-            status: exit::CONFIG,
-            detail: err.snippet(),
-            message: err.to_string(),
-        }
-    }
-    fn secret(err: seed::SecretError) -> Failure {
-        Failure::new(exit::CONFIG, err)
-    }
-    fn files(err: files::FilesError) -> Failure {
-        Failure::new(exit::IO, err)
-    }
-}
-
-impl From<lexopt::Error> for Failure {
-    fn from(err: lexopt::Error) -> Failure {
-        Failure::usage(err.to_string())
-    }
-}
-
-type Result<T, E = Failure> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Options every command takes.
 pub(crate) struct Global {
@@ -109,7 +66,7 @@ impl Global {
             .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH))
     }
     pub(crate) fn load(&self) -> Result<Config> {
-        config::load(&self.config_path()).map_err(Failure::config)
+        Ok(config::load(&self.config_path())?)
     }
 }
 
@@ -118,20 +75,20 @@ pub(crate) fn env(name: &str) -> Option<OsString> {
 }
 
 pub(crate) fn load_seed() -> Result<Seed> {
-    seed::load(&env).map_err(Failure::secret)
+    Ok(seed::load(&env)?)
 }
 
 pub fn main() -> u8 {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match dispatch(args) {
         Ok(status) => status,
-        Err(failure) => {
+        Err(err) => {
             crate::log::emit_with_detail(
                 crate::log::Level::Error,
-                &failure.message,
-                failure.detail.as_deref(),
+                &err.to_string(),
+                err.detail().as_deref(),
             );
-            failure.status
+            err.exit_code()
         }
     }
 }
@@ -148,7 +105,7 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
             }
             Some(Value(command)) => break command.string()?,
             Some(other) => return Err(other.unexpected().into()),
-            None => return Err(Failure::usage("no command given")),
+            None => return Err(Error::usage("no command given")),
         }
     };
     match command.as_str() {
@@ -162,13 +119,13 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "render" => render(&mut global, &mut parser),
         "creds" => creds(&mut global, &mut parser),
         "run" => run(&mut global, &mut parser),
-        "health" => crate::ops::probe::health(&mut global, &mut parser),
-        "status" => crate::ops::probe::status(&mut global, &mut parser),
-        "wait" => crate::ops::probe::wait(&mut global, &mut parser),
-        "iguana-startup" => crate::ops::probe::iguana_startup(&mut global, &mut parser),
+        "health" => probe::health(&mut global, &mut parser),
+        "status" => probe::status(&mut global, &mut parser),
+        "wait" => probe::wait(&mut global, &mut parser),
+        "iguana-startup" => probe::iguana_startup(&mut global, &mut parser),
         "compose" => compose(&mut global, &mut parser),
         "help" => print(USAGE),
-        other => Err(Failure::usage(format!("unknown command `{other}`"))),
+        other => Err(Error::usage(format!("unknown command `{other}`"))),
     }
 }
 
@@ -244,7 +201,7 @@ fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
     while let Some(arg) = parser.next()? {
         match arg {
             Long("json") => json = true,
-            Long("config") => return Err(Failure::usage("--config goes before the command")),
+            Long("config") => return Err(Error::usage("--config goes before the command")),
             Short('h') | Long("help") => return print(PORTS_USAGE),
             Value(name) => names.push(name.string()?),
             other => return Err(other.unexpected().into()),
@@ -284,14 +241,11 @@ pub(crate) fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c
 
 pub(crate) fn find_chain<'c>(config: &'c Config, name: &str) -> Result<&'c Chain> {
     config.chain(name).ok_or_else(|| {
-        Failure::new(
-            exit::CONFIG,
-            format!(
-                "{}: no chain `{name}` (the YAML has: {})",
-                config.path.display(),
-                config.chain_names().join(", ")
-            ),
-        )
+        Error::NotInConfig(format!(
+            "{}: no chain `{name}` (the YAML has: {})",
+            config.path.display(),
+            config.chain_names().join(", ")
+        ))
     })
 }
 
@@ -376,7 +330,7 @@ fn role_args(
                     Some("komodod") => Role::Komodod,
                     Some("iguana") => Role::Iguana,
                     _ => {
-                        return Err(Failure::usage(format!(
+                        return Err(Error::usage(format!(
                             "unknown role `{}`; expected komodod or iguana",
                             v.to_string_lossy()
                         )));
@@ -391,14 +345,14 @@ fn role_args(
         }
     }
     let Some(role) = role else {
-        return Err(Failure::usage("expected a role: komodod or iguana"));
+        return Err(Error::usage("expected a role: komodod or iguana"));
     };
     if role == Role::Komodod && chain.is_none() {
         chain = env(CHAIN_VAR)
             .filter(|v| !v.is_empty())
             .map(|v| v.to_string_lossy().into_owned());
         if chain.is_none() {
-            return Err(Failure::usage(format!(
+            return Err(Error::usage(format!(
                 "the komodod role needs --chain NAME (or ${CHAIN_VAR})"
             )));
         }
@@ -460,12 +414,7 @@ pub(crate) fn home_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
     }
     std::env::current_dir()
         .map(|cwd| cwd.join(home))
-        .map_err(|e| {
-            Failure::new(
-                exit::IO,
-                format!("cannot resolve HOME: {}", crate::describe_io(&e)),
-            )
-        })
+        .map_err(|e| Error::Io(format!("cannot resolve HOME: {}", crate::describe_io(&e))))
 }
 
 /// Writes the plan's files under HOME. Takes the plan: the contents move to
@@ -485,7 +434,7 @@ fn write_plan(plan: Plan, home: &Path) -> Result<Vec<(PathBuf, files::Outcome)>>
         &specs,
         files::Modes::for_current_process(),
     )
-    .map_err(Failure::files)
+    .map_err(Error::from)
 }
 
 fn outcome_word(outcome: files::Outcome) -> &'static str {
@@ -514,7 +463,7 @@ fn creds(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         }
     }
     let Some(name) = name else {
-        return Err(Failure::usage("creds needs a chain NAME"));
+        return Err(Error::usage("creds needs a chain NAME"));
     };
     let config = global.load()?;
     let chain = find_chain(&config, &name)?;
@@ -557,12 +506,10 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let seed = load_seed()?;
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {
-        Role::Iguana => {
-            crate::secrets::passphrase::load(&env).map_err(|e| Failure::new(exit::CONFIG, e))?
-        }
+        Role::Iguana => crate::secrets::passphrase::load(&env)?,
         Role::Komodod => None,
     };
-    let mut options = Options::from_env().map_err(|e| Failure::new(e.exit_code(), e))?;
+    let mut options = Options::from_env()?;
     if args.role == Role::Iguana && env(init::GRACE_ENV).is_none_or(|v| v.is_empty()) {
         options.grace = IGUANA_GRACE;
     }
@@ -572,9 +519,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         .map(|v| v.to_string_lossy().into_owned())
         .or_else(|| config.user.clone());
     let target = match (&spec, user::is_root()) {
-        (Some(spec), true) => {
-            Some(user::resolve(spec).map_err(|e| Failure::new(e.exit_code(), e))?)
-        }
+        (Some(spec), true) => Some(user::resolve(spec)?),
         (Some(spec), false) => {
             info!("not started as root: running as the current user, not as `{spec}`");
             None
@@ -610,7 +555,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     }
     if let Some(target) = &target {
         for path in owned {
-            user::chown(&home.join(&path), target).map_err(|e| Failure::new(e.exit_code(), e))?;
+            user::chown(&home.join(&path), target)?;
         }
     }
 
@@ -737,20 +682,10 @@ fn is_writable_dir(path: &Path) -> bool {
 }
 
 fn compose(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
-    let failure = |e: crate::ops::compose::ComposeError| {
-        let detail =
-            (e.status() == exit::USAGE).then(|| "try `dokomodo compose --help`".to_owned());
-        Failure {
-            status: e.status(),
-            message: e.to_string(),
-            detail,
-        }
-    };
-    let Some(options) =
-        crate::ops::compose::parse_args(parser, &mut global.config).map_err(failure)?
-    else {
-        return print(crate::ops::compose::USAGE);
+    use crate::ops::compose;
+    let Some(options) = compose::parse_args(parser, &mut global.config)? else {
+        return print(compose::USAGE);
     };
     let config = global.load()?;
-    print(&crate::ops::compose::generate(&config, &options).map_err(failure)?)
+    print(&compose::generate(&config, &options)?)
 }
