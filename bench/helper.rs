@@ -11,6 +11,18 @@
 //!                             then `marker_ns=` on USR2 and `usr1_seen=` on TERM.
 //!   helper storm-send PID N   send N SIGUSR1 to PID as fast as possible, then one
 //!                             SIGUSR2 as an end marker. Prints `start_ns=` `sent_ns=`.
+//!   helper exit-lag DIR ROUNDS SETTLE_MS GAP_MS NAME=INIT... (INIT: the init's
+//!                             command line, split at spaces, e.g.
+//!                             `tini-static=/usr/bin/tini-static --`)
+//!                             each round, start every init at once with
+//!                             `helper exit-stamp` as its child; the children
+//!                             exit SETTLE_MS + k * GAP_MS later (k rotates
+//!                             each round), so no two exits overlap. For each
+//!                             init, the time from its child's stamp to this
+//!                             process seeing the init exit (waitpid). Prints
+//!                             one line per init: `NAME us us us ...`.
+//!   helper exit-stamp FILE MS sleep MS, then write CLOCK_MONOTONIC ns to FILE
+//!                             and _exit(0) at once: the main child of an init.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -68,6 +80,11 @@ fn main() {
         "storm-send" => storm_send(
             arg(&args, 2).parse().unwrap_or_else(|_| die("PID")),
             arg(&args, 3).parse().unwrap_or_else(|_| die("N")),
+        ),
+        "exit-lag" => exit_lag(&args[2..]),
+        "exit-stamp" => exit_stamp(
+            arg(&args, 2),
+            arg(&args, 3).parse().unwrap_or_else(|_| die("MS")),
         ),
         other => die(&format!("unknown mode {other}")),
     }
@@ -164,4 +181,73 @@ fn storm_send(pid: i32, n: usize) {
     let sent = monotonic_ns();
     unsafe { kill(pid, SIGUSR2) };
     println!("start_ns={start} sent_ns={sent} failed={failed}");
+}
+
+fn exit_stamp(path: &str, ms: u64) {
+    // Open first, so only the clock read, one write and the exit are left
+    // between the stamp and the moment the init can see the child exit.
+    let mut out = std::fs::File::create(path).unwrap_or_else(|_| die("cannot create stamp file"));
+    std::thread::sleep(Duration::from_millis(ms));
+    let line = format!("{}\n", monotonic_ns());
+    let _ = out.write_all(line.as_bytes());
+    // SAFETY: ends the process at once; nothing is left to flush.
+    unsafe { _exit(0) };
+}
+
+fn exit_lag(args: &[String]) {
+    let dir = arg(args, 0);
+    let rounds: usize = arg(args, 1).parse().unwrap_or_else(|_| die("ROUNDS"));
+    let settle: u64 = arg(args, 2).parse().unwrap_or_else(|_| die("SETTLE_MS"));
+    let gap: u64 = arg(args, 3).parse().unwrap_or_else(|_| die("GAP_MS"));
+    let inits: Vec<(&str, Vec<&str>)> = args[4..]
+        .iter()
+        .map(|a| {
+            let (name, cmd) = a.split_once('=').unwrap_or_else(|| die("NAME=INIT"));
+            (name, cmd.split_whitespace().collect())
+        })
+        .collect();
+    if inits.is_empty() {
+        die("no init to measure");
+    }
+    let me = std::env::current_exe().unwrap_or_else(|_| die("cannot find own path"));
+    let mut lags: Vec<Vec<i128>> = vec![Vec::new(); inits.len()];
+    for round in 0..rounds {
+        let mut running: Vec<(i32, usize, String)> = Vec::new();
+        for (i, (name, cmd)) in inits.iter().enumerate() {
+            let slot = ((i + round) % inits.len()) as u64;
+            let stamp = format!("{dir}/{name}.{round}");
+            let child = std::process::Command::new(cmd[0])
+                .args(&cmd[1..])
+                .arg(&me)
+                .arg("exit-stamp")
+                .arg(&stamp)
+                .arg((settle + slot * gap).to_string())
+                .spawn()
+                .unwrap_or_else(|e| die(&format!("cannot start {name}: {e}")));
+            running.push((child.id() as i32, i, stamp));
+        }
+        while !running.is_empty() {
+            let mut status = 0;
+            // SAFETY: waits for any child of ours; status is a valid int.
+            let pid = unsafe { waitpid(-1, &mut status, 0) };
+            let seen = monotonic_ns();
+            if pid < 0 {
+                die("waitpid failed");
+            }
+            let Some(at) = running.iter().position(|r| r.0 == pid) else { continue };
+            let (_, i, stamp) = running.swap_remove(at);
+            if status != 0 {
+                die(&format!("{} exited with wait status {status:#x}", inits[i].0));
+            }
+            let stamped: i128 = std::fs::read_to_string(&stamp)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or_else(|| die(&format!("{}: no stamp in {stamp}", inits[i].0)));
+            lags[i].push(seen - stamped);
+        }
+    }
+    for (i, (name, _)) in inits.iter().enumerate() {
+        let us: Vec<String> = lags[i].iter().map(|ns| format!("{:.1}", *ns as f64 / 1e3)).collect();
+        println!("{name} {}", us.join(" "));
+    }
 }
