@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::exit;
 use crate::json;
 use crate::render::files;
+use crate::render::run::{Inputs, Role};
 use crate::render::{self, Plan};
 use crate::secrets::seed::{self, Seed};
 
@@ -283,13 +284,6 @@ fn chain_table(chains: &[&Chain], with_host: bool) -> String {
     out
 }
 
-/// `komodod` or `iguana`, the two roles a container plays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Komodod,
-    Iguana,
-}
-
 const RENDER_USAGE: &str = "\
 Usage: dokomodo [--config PATH] render komodod --chain NAME [--home DIR]
        dokomodo [--config PATH] render iguana [--home DIR]
@@ -383,7 +377,11 @@ fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let chain = args.chain_in(&config)?;
     let seed = load_seed()?;
     let home = home_dir(args.home)?;
-    let written = write_plan(plan(&config, args.role, chain, &seed, &home), &home)?;
+    let files = match (args.role, chain) {
+        (Role::Komodod, Some(chain)) => render::komodod(&config, chain, &seed),
+        _ => render::iguana(&config, &seed, &home),
+    };
+    let written = write_plan(files, &home)?;
     // Built without the formatting machinery: 2000 lines for 1000 chains.
     let mut out = String::with_capacity(written.len() * (home.as_os_str().len() + 48));
     for (path, outcome) in written {
@@ -394,13 +392,6 @@ fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         out.push('\n');
     }
     print(&out)
-}
-
-fn plan(config: &Config, role: Role, chain: Option<&Chain>, seed: &Seed, home: &Path) -> Plan {
-    match (role, chain) {
-        (Role::Komodod, Some(chain)) => render::komodod(config, chain, seed),
-        _ => render::iguana(config, seed, home),
-    }
 }
 
 /// HOME as komodod sees it: `--home`, else $HOME, else `/` (komodod's rule),
@@ -490,13 +481,8 @@ DOKOMODO_GRACE (default 300 s for komodod, 30 s for iguana) and
 DOKOMODO_STOP_SIGNAL (default TERM); see docs/init.md.
 ";
 
-/// iguana installs no signal handlers (SIGTERM ends it at once), so a long
-/// grace only delays a stop that failed for another reason.
-const IGUANA_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
-
 fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
-    use crate::init::user;
-    use crate::init::{self, Options, Spawn};
+    use crate::init::{self, user};
 
     let Some(args) = role_args(global, parser, RUN_USAGE, true)? else {
         return Ok(exit::OK);
@@ -509,16 +495,72 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Role::Iguana => crate::secrets::passphrase::load(&env)?,
         Role::Komodod => None,
     };
-    let mut options = Options::from_env()?;
-    if args.role == Role::Iguana && env(init::GRACE_ENV).is_none_or(|v| v.is_empty()) {
-        options.grace = IGUANA_GRACE;
+    let target = run_as(&config)?;
+    let home = match (args.home, &target) {
+        (Some(home), _) => home_dir(Some(home))?,
+        (None, Some(target)) => target.home.clone(),
+        (None, None) => writable_home()?,
+    };
+    let environ: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let mut plan = render::run::plan(
+        &config,
+        &seed,
+        Inputs {
+            role: args.role,
+            chain,
+            home: &home,
+            user: target,
+            extra: args.extra,
+            environ: &environ,
+        },
+    )?;
+    drop(environ);
+
+    let owned = match plan.user {
+        Some(_) => plan.owned_paths(),
+        None => Vec::new(),
+    };
+    let written = write_plan(std::mem::take(&mut plan.files), &home)?;
+    for (path, outcome) in written {
+        match outcome {
+            files::Outcome::Replaced => warn!(
+                "replaced {} (its content differed from what the YAML and seed give)",
+                home.join(path).display()
+            ),
+            other => info!("{} {}", outcome_word(other), home.join(path).display()),
+        }
+    }
+    if let Some(target) = &plan.user {
+        for path in owned {
+            user::chown(&home.join(&path), target)?;
+        }
     }
 
+    let after_start = match args.role {
+        // The start-up sequence derives the chains' credentials from the
+        // seed; komodod's run is done with it.
+        Role::Iguana => iguana_startup(config, home, seed, passphrase),
+        Role::Komodod => {
+            drop(seed);
+            // Nothing of the configuration is needed while supervising: it
+            // is freed once komodod runs, off the path to its exec.
+            let after_start: init::AfterStart = Box::new(move |_pid| drop(config));
+            after_start
+        }
+    };
+    let (options, spawn) = plan.spawn();
+    Ok(init::supervise_with(&options, spawn, Some(after_start)))
+}
+
+/// The user the daemon runs as: `DOKOMODO_USER` or the YAML's `user:`, when
+/// started as root; otherwise the current one.
+fn run_as(config: &Config) -> Result<Option<crate::init::user::Target>> {
+    use crate::init::{self, user};
     let spec = env(init::USER_ENV)
         .filter(|v| !v.is_empty())
         .map(|v| v.to_string_lossy().into_owned())
         .or_else(|| config.user.clone());
-    let target = match (&spec, user::is_root()) {
+    Ok(match (&spec, user::is_root()) {
         (Some(spec), true) => Some(user::resolve(spec)?),
         (Some(spec), false) => {
             info!("not started as root: running as the current user, not as `{spec}`");
@@ -529,77 +571,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
             None
         }
         (None, false) => None,
-    };
-    let home = match (args.home, &target) {
-        (Some(home), _) => home_dir(Some(home))?,
-        (None, Some(target)) => target.home.clone(),
-        (None, None) => writable_home()?,
-    };
-
-    let plan = plan(&config, args.role, chain, &seed, &home);
-    // What the daemon's user must own, asked before the plan moves on.
-    let owned = if target.is_some() {
-        owned_paths(&plan)
-    } else {
-        Vec::new()
-    };
-    let written = write_plan(plan, &home)?;
-    for (path, outcome) in &written {
-        match outcome {
-            files::Outcome::Replaced => warn!(
-                "replaced {} (its content differed from what the YAML and seed give)",
-                home.join(path).display()
-            ),
-            other => info!("{} {}", outcome_word(*other), home.join(path).display()),
-        }
-    }
-    if let Some(target) = &target {
-        for path in owned {
-            user::chown(&home.join(&path), target)?;
-        }
-    }
-
-    let (program, mut argv, cwd) = match (args.role, chain) {
-        (Role::Komodod, Some(chain)) => (
-            daemon_path("DOKOMODO_KOMODOD", "komodod"),
-            render::komodod_args(&config, chain, &home),
-            home.clone(),
-        ),
-        _ => (
-            daemon_path("DOKOMODO_IGUANA", "iguana"),
-            vec![config.iguana.elected.clone()],
-            home.join(render::iguana_workdir(&config)),
-        ),
-    };
-    let mut args_os: Vec<OsString> = argv.drain(..).map(OsString::from).collect();
-    args_os.extend(args.extra);
-    let env = daemon_env(&home);
-    let after_start = match args.role {
-        // The start-up sequence derives the chains' credentials from the
-        // seed; komodod's run is done with it.
-        Role::Iguana => Some(iguana_startup(config, home, seed, passphrase)),
-        Role::Komodod => {
-            drop(seed);
-            // Nothing of the configuration is needed while supervising. It
-            // is freed once komodod runs, off the path to its exec, and its
-            // heap goes back to the system with the rest of start-up's
-            // (supervise's memory::release_startup_pages).
-            let after_start: init::AfterStart = Box::new(move |_pid| drop(config));
-            Some(after_start)
-        }
-    };
-    drop(written);
-    Ok(init::supervise_with(
-        &options,
-        Spawn {
-            program,
-            args: args_os,
-            env,
-            cwd: Some(cwd),
-            user: target,
-        },
-        after_start,
-    ))
+    })
 }
 
 /// iguana's start-up sequence (myipaddr, addnotary, addcoin, walletpassphrase,
@@ -625,34 +597,6 @@ fn iguana_startup(
             error!("cannot start iguana's start-up sequence: {e}");
         }
     })
-}
-
-/// The daemon's environment: dokomodo's own, without any secret, with HOME
-/// set to where its files were rendered.
-fn daemon_env(home: &Path) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| k != "HOME" && !seed::ENV_VARS.iter().any(|s| k == s))
-        .collect();
-    env.push(("HOME".into(), home.as_os_str().to_owned()));
-    env
-}
-
-fn daemon_path(var: &str, default: &str) -> OsString {
-    env(var)
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.into())
-}
-
-/// Every directory and file of the plan, with their parents below HOME:
-/// what the daemon's user must own.
-fn owned_paths(plan: &Plan) -> Vec<PathBuf> {
-    let mut paths = std::collections::BTreeSet::new();
-    for path in plan.dirs.iter().chain(plan.files.iter().map(|f| &f.path)) {
-        for ancestor in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
-            paths.insert(ancestor.to_path_buf());
-        }
-    }
-    paths.into_iter().collect()
 }
 
 /// HOME for a non-root process: $HOME when it is a writable directory (the

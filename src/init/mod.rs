@@ -51,9 +51,9 @@ impl Default for Options {
 
 impl Options {
     /// The defaults, overridden by `DOKOMODO_GRACE` and `DOKOMODO_STOP_SIGNAL`
-    /// (for `run`, which has no init flags).
-    pub fn from_env() -> Result<Options, OptionError> {
-        command::options_from(None, None, &|k| std::env::var_os(k))
+    /// as `env` gives them (for `run`, which has no init flags).
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<OsString>) -> Result<Options, OptionError> {
+        command::options_from(None, None, env)
     }
 }
 

@@ -2,6 +2,7 @@
 //! role, home). Nothing here touches the disk; `files` writes the result.
 
 pub mod files;
+pub mod run;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
