@@ -153,9 +153,10 @@ pub fn run(cmd: &mut Command) -> Output {
 }
 
 /// Runs a removal (`docker rm`, `docker network rm`, `docker compose down`,
-/// ...) and insists it worked: a leftover would be in the next run's way, or
-/// another's. From a drop while the case is already failing, a failure is
-/// printed instead: a second panic would abort the whole test binary.
+/// ...) and insists it worked: what a run fails to remove stays on the engine
+/// until a later run sweeps it. From a drop while the case is already
+/// failing, a failure is printed instead: a second panic would abort the
+/// whole test binary.
 pub fn remove(cmd: &mut Command) {
     let failure = match cmd.output() {
         Ok(out) if out.status.success() => return,
@@ -285,13 +286,23 @@ fn run_lock_path(run: &str) -> PathBuf {
 
 /// Creates this run's lock file and holds an exclusive lock on it until the
 /// process ends, however it ends: the kernel drops the lock with the last
-/// descriptor, so a locked file means a live run.
+/// descriptor, so a locked file means a live run. Locked under a hidden name
+/// first, then renamed (the lock goes with the inode): another run never
+/// sees the file unlocked.
 fn hold_run_lock() {
     static LOCK: OnceLock<std::fs::File> = OnceLock::new();
     let path = run_lock_path(run_id());
-    let file = std::fs::File::create(&path)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-    assert!(try_lock(&file), "{} is locked already", path.display());
+    let hidden = path.with_file_name(format!(".{RUN_LOCK_PREFIX}{}.lock", run_id()));
+    let file = std::fs::File::create(&hidden)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", hidden.display()));
+    assert!(try_lock(&file), "{} is locked already", hidden.display());
+    std::fs::rename(&hidden, &path).unwrap_or_else(|e| {
+        panic!(
+            "cannot rename {} to {}: {e}",
+            hidden.display(),
+            path.display()
+        )
+    });
     // Never dropped: a static lives until the process exits.
     let _ = LOCK.set(file);
 }
