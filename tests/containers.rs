@@ -9,7 +9,9 @@
 //! runs where the engine runs (it reads the host's /proc). There is no
 //! registry: nothing here pulls an image. The images are built once per run
 //! (tests/container/mod.rs); the cases run in parallel, compose stacks one at
-//! a time.
+//! a time. Runs side by side on one engine do not meet: each has its own
+//! names, image tags, compose project, subnets and host ports
+//! (tests/container/mod.rs).
 
 use std::time::Duration;
 
@@ -26,6 +28,13 @@ fn the_compose_stack_authenticates_iguana_to_every_chain_and_stops_cleanly() {
     let seed = SeedFile::new(SEED, IMAGE_UID);
     let stack = Stack::up(&seed);
     stack.assert_iguana_authenticated(1);
+
+    // compose.yaml's container ports, published (on a host port of Docker's
+    // choice: docker/compose.test.yaml).
+    for chain in &CHAINS {
+        stack.published_port(chain.service, chain.p2p);
+    }
+    stack.published_port("iguana", IGUANA_P2P);
 
     // Rendered separately in each komodod container and in iguana's:
     // byte-identical, owned by the image's user and group 0, 0660
@@ -252,9 +261,9 @@ fn a_komodod_that_ignores_sigterm_is_killed_by_dokomodo_after_the_grace() {
 fn the_komodod_image_runs_as_an_openshift_random_uid_on_a_read_only_root() {
     const UID: u32 = 1_000_123_456;
     setup();
-    // The host reaches the container from 172.20.231.1, inside the example
-    // YAML's rpc.allow (172.20.0.0/16).
-    let network = Network::new("openshift", "172.20.231.0/24");
+    // The host reaches the container from the network's gateway, inside the
+    // example YAML's rpc.allow (172.20.0.0/16).
+    let network = Network::new("openshift");
     let seed = SeedFile::new(SEED, UID);
     let komodod = KomododRun::new("openshift", "KMD", &seed)
         .option(&format!("--user={UID}:0"))

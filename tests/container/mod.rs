@@ -4,10 +4,25 @@
 //! logs`, `docker inspect`, `docker cp` of a file with its owner and mode, and
 //! the host's /proc.
 //!
-//! Cases run in parallel threads. Single containers never collide: each case
-//! names its own container (anonymous volumes, no published ports). The compose
-//! stack publishes fixed host ports and a fixed subnet (compose.yaml), so only
-//! one stack runs at a time ([`Stack::up`] holds a lock).
+//! Cases run in parallel threads, and test runs may run side by side on one
+//! engine (two checkouts, CI next to a developer): each run has its own id
+//! ([`run_id`]) and puts it in everything it creates, so nothing is shared but
+//! the engine's build cache:
+//!
+//! - container and network names `dokomodo-ctest-<run>-<case>`;
+//! - image tags `dokomodo-test/<image>:<run>`;
+//! - the compose project `dokomodo-test-<run>` (its containers, volumes);
+//! - networks on a /24 of 172.20.0.0/16 that `docker network create` found
+//!   free ([`Network`]), the compose stack's too (docker/compose.test.yaml);
+//! - host ports Docker picks, read back with `docker compose port`;
+//! - the label `dokomodo-test.run=<run>` on containers, networks, volumes.
+//!
+//! A run removes what it created on drop and checks that each removal
+//! worked ([`remove`]). Its images stay until a later run finds the run over
+//! (its lock file, [`hold_run_lock`], no longer locked) and removes whatever
+//! carries its id ([`remove_finished_runs`]); a live run's things are never
+//! touched. Within a run, one compose stack at a time ([`Stack::up`] holds a
+//! lock): the stacks share the run's project.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -15,6 +30,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -26,15 +42,43 @@ const RELEASE: &str = "target/x86_64-unknown-linux-gnu/release";
 pub const HOME: &str = "/home/komodo";
 /// The uid the images run as.
 pub const IMAGE_UID: u32 = 10001;
-/// What `docker compose build` with docker/compose.test.yaml tags.
-pub const KOMODOD_IMAGE: &str = "dokomodo-test/komodod:latest";
-/// The compose project; its containers are `dokomodo-test-<service>-1`.
-pub const PROJECT: &str = "dokomodo-test";
-/// On every container and network a case creates outside compose, so a run
-/// killed half-way can be cleaned up by the next one.
-const LABEL: &str = "dokomodo-test=containers";
+/// The label key on everything a run creates; the value is its [`run_id`].
+const RUN_LABEL: &str = "dokomodo-test.run";
+/// Of the containers and networks a case creates outside compose.
 const NAME_PREFIX: &str = "dokomodo-ctest-";
+/// `<temp dir>/dokomodo-ctest-run-<run>.lock`: locked while the run lives.
+const RUN_LOCK_PREFIX: &str = "dokomodo-ctest-run-";
 pub const EXAMPLE_YAML: &str = "examples/notary.yaml";
+/// iguana's dPoW peer port, published by compose.yaml.
+pub const IGUANA_P2P: u16 = 13848;
+
+/// This test binary's run: `<pid>-<8 hex digits of the start time>`. The pid
+/// keeps concurrent runs of one machine apart, the time runs in other pid
+/// namespaces and a pid used again.
+pub fn run_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        // The low 32 bits of the nanoseconds: they change fastest.
+        format!("{}-{:08x}", std::process::id(), t.as_nanos() as u32)
+    })
+}
+
+fn run_label() -> String {
+    format!("{RUN_LABEL}={}", run_id())
+}
+
+/// The compose project; its containers are `<project>-<service>-1`.
+pub fn project() -> String {
+    format!("dokomodo-test-{}", run_id())
+}
+
+/// What `docker compose build` with docker/compose.test.yaml tags.
+pub fn komodod_image() -> String {
+    format!("dokomodo-test/komodod:{}", run_id())
+}
 
 pub struct Chain {
     pub name: &'static str,
@@ -42,6 +86,8 @@ pub struct Chain {
     pub service: &'static str,
     /// Its conf, relative to HOME.
     pub conf: &'static str,
+    /// Its P2P port, the one compose.yaml publishes.
+    pub p2p: u16,
 }
 
 impl Chain {
@@ -64,16 +110,19 @@ pub const CHAINS: [Chain; 3] = [
         name: "BEER",
         service: "beer",
         conf: ".komodo/BEER/BEER.conf",
+        p2p: 8922,
     },
     Chain {
         name: "KMD",
         service: "kmd",
         conf: ".komodo/komodo.conf",
+        p2p: 7770,
     },
     Chain {
         name: "PIZZA",
         service: "pizza",
         conf: ".komodo/PIZZA/PIZZA.conf",
+        p2p: 11607,
     },
 ];
 
@@ -101,6 +150,29 @@ pub fn run(cmd: &mut Command) -> Output {
         text(&out.stderr)
     );
     out
+}
+
+/// Runs a removal (`docker rm`, `docker network rm`, `docker compose down`,
+/// ...) and insists it worked: what a run fails to remove stays on the engine
+/// until a later run sweeps it. From a drop while the case is already
+/// failing, a failure is printed instead: a second panic would abort the
+/// whole test binary.
+pub fn remove(cmd: &mut Command) {
+    let failure = match cmd.output() {
+        Ok(out) if out.status.success() => return,
+        Ok(out) => format!(
+            "{cmd:?} failed ({}):\n{}\n{}",
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        ),
+        Err(e) => format!("cannot run {cmd:?}: {e}"),
+    };
+    if std::thread::panicking() {
+        eprintln!("cleanup: {failure}");
+    } else {
+        panic!("cleanup: {failure}");
+    }
 }
 
 /// `docker ...`, with the classic builder: no buildx here, and it never pulls
@@ -138,18 +210,36 @@ pub fn docker_now() -> String {
 
 static BUILT: OnceLock<()> = OnceLock::new();
 
-/// Builds dokomodo and the stand-ins on the host, the stand-in base images,
-/// and the shipped Dockerfiles through compose (all cached after the first
-/// run), and removes what an aborted earlier run left behind. Every case
-/// calls it first; only the first call does the work.
+/// Takes this run's lock, removes what finished runs left behind, and builds
+/// dokomodo and the stand-ins on the host, the stand-in base images, and the
+/// shipped Dockerfiles through compose, all tagged with the run id (cached
+/// after the first run, so a tag costs next to nothing). Every case calls it
+/// first; only the first call does the work.
 pub fn setup() {
     BUILT.get_or_init(|| {
+        require_docker();
+        hold_run_lock();
+        remove_finished_runs();
+        remove_stale_temp_dirs();
         build_binaries();
         build_standin_images();
         let seed = SeedFile::new("build-only-seed-never-used", IMAGE_UID);
-        remove_leftovers(&seed);
-        run(&mut compose(seed.path(), &["build", "--quiet"]));
+        run(&mut compose(seed.path(), None, &["build", "--quiet"]));
     });
+}
+
+/// A missing engine or compose plugin fails the tests, in CI and anywhere
+/// else: they are never skipped.
+fn require_docker() {
+    for args in [&["version"][..], &["compose", "version"]] {
+        let ok = docker(args).output().is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "`docker {}` does not work here: the container tests need a Docker \
+             engine and `docker compose` v2 (.ci/run installs the plugin)",
+            args.join(" ")
+        );
+    }
 }
 
 /// The host-built binaries the images take: dokomodo (`prebuilt` target)
@@ -166,8 +256,8 @@ fn build_binaries() {
     ]));
 }
 
-/// dokomodo-test/komodod-standin and dokomodo-test/iguana-standin: FROM
-/// scratch, the stand-in where the real image has the daemon.
+/// dokomodo-test/komodod-standin:<run> and dokomodo-test/iguana-standin:<run>:
+/// FROM scratch, the stand-in where the real image has the daemon.
 fn build_standin_images() {
     let context = TempDir::new("standin-images");
     let release = Path::new(ROOT).join(RELEASE);
@@ -181,7 +271,7 @@ fn build_standin_images() {
     )
     .unwrap();
     for daemon in ["komodod", "iguana"] {
-        let tag = format!("dokomodo-test/{daemon}-standin:latest");
+        let tag = format!("dokomodo-test/{daemon}-standin:{}", run_id());
         let build_arg = format!("DAEMON={daemon}");
         run(
             docker(&["build", "--quiet", "--build-arg", &build_arg, "-t", &tag])
@@ -190,35 +280,107 @@ fn build_standin_images() {
     }
 }
 
-fn remove_leftovers(seed: &SeedFile) {
-    let _ = compose(
-        seed.path(),
-        &["down", "--volumes", "--remove-orphans", "--timeout", "5"],
-    )
-    .output();
-    let filter = format!("label={LABEL}");
-    let listed = |what: &[&str]| -> Vec<String> {
-        docker(what)
-            .output()
-            .map(|o| {
-                text(&o.stdout)
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
+fn run_lock_path(run: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("{RUN_LOCK_PREFIX}{run}.lock"))
+}
+
+/// Creates this run's lock file and holds an exclusive lock on it until the
+/// process ends, however it ends: the kernel drops the lock with the last
+/// descriptor, so a locked file means a live run. Locked under a hidden name
+/// first, then renamed (the lock goes with the inode): another run never
+/// sees the file unlocked.
+fn hold_run_lock() {
+    static LOCK: OnceLock<std::fs::File> = OnceLock::new();
+    let path = run_lock_path(run_id());
+    let hidden = path.with_file_name(format!(".{RUN_LOCK_PREFIX}{}.lock", run_id()));
+    let file = std::fs::File::create(&hidden)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", hidden.display()));
+    assert!(try_lock(&file), "{} is locked already", hidden.display());
+    std::fs::rename(&hidden, &path).unwrap_or_else(|e| {
+        panic!(
+            "cannot rename {} to {}: {e}",
+            hidden.display(),
+            path.display()
+        )
+    });
+    // Never dropped: a static lives until the process exits.
+    let _ = LOCK.set(file);
+}
+
+/// flock(LOCK_EX | LOCK_NB): whether the lock is ours now.
+fn try_lock(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock only reads the descriptor, which `file` keeps open for
+    // the duration of the call.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Every run whose lock file is here and no longer locked is over (finished
+/// or killed): its containers, volumes, networks and image tags go. A run
+/// with no lock file here (another machine, another temp dir) is left alone.
+/// Holding a finished run's lock while removing keeps two runs that start
+/// together from sweeping it at once.
+fn remove_finished_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
     };
-    let containers = listed(&["ps", "--all", "--quiet", "--filter", &filter]);
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(run) = name
+            .strip_prefix(RUN_LOCK_PREFIX)
+            .and_then(|rest| rest.strip_suffix(".lock"))
+        else {
+            continue;
+        };
+        if run == run_id() {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        if try_lock(&file) {
+            remove_run(run);
+            // Another run may have removed it just before us.
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// What a finished run left: found by its label and its image tags.
+fn remove_run(run: &str) {
+    let label = format!("label={RUN_LABEL}={run}");
+    let containers = listed(&["ps", "--all", "--quiet", "--filter", &label]);
     if !containers.is_empty() {
-        let _ = docker(&["rm", "--force", "--volumes"])
-            .args(&containers)
-            .output();
+        remove(docker(&["rm", "--force", "--volumes"]).args(&containers));
     }
-    let networks = listed(&["network", "ls", "--quiet", "--filter", &filter]);
+    let volumes = listed(&["volume", "ls", "--quiet", "--filter", &label]);
+    if !volumes.is_empty() {
+        remove(docker(&["volume", "rm"]).args(&volumes));
+    }
+    let networks = listed(&["network", "ls", "--quiet", "--filter", &label]);
     if !networks.is_empty() {
-        let _ = docker(&["network", "rm"]).args(&networks).output();
+        remove(docker(&["network", "rm"]).args(&networks));
     }
-    remove_stale_temp_dirs();
+    let reference = format!("reference=dokomodo-test/*:{run}");
+    let images = listed(&[
+        "image",
+        "ls",
+        "--filter",
+        &reference,
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+    ]);
+    if !images.is_empty() {
+        remove(docker(&["image", "rm"]).args(&images));
+    }
+}
+
+/// The words `docker ARGS` prints (ids, names).
+fn listed(args: &[&str]) -> Vec<String> {
+    text(&run(&mut docker(args)).stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The seed files (and other temp dirs) of a run that was killed: named
@@ -469,7 +631,7 @@ impl Container {
 impl Drop for Container {
     fn drop(&mut self) {
         if self.owned {
-            let _ = docker(&["rm", "--force", "--volumes", &self.name]).output();
+            remove(&mut docker(&["rm", "--force", "--volumes", &self.name]));
         }
     }
 }
@@ -487,7 +649,7 @@ impl KomododRun {
     pub fn new(case: &str, chain: &str, seed: &SeedFile) -> KomododRun {
         let options = [
             "--label",
-            LABEL,
+            &run_label(),
             "--volume",
             HOME,
             "--env",
@@ -496,7 +658,7 @@ impl KomododRun {
             &format!("{}:/run/secrets/dokomodo_seed:ro", seed.path().display()),
         ];
         KomododRun {
-            name: format!("{NAME_PREFIX}{case}"),
+            name: format!("{NAME_PREFIX}{}-{case}", run_id()),
             options: options.iter().map(|o| o.to_string()).collect(),
             yaml: Path::new(ROOT).join(EXAMPLE_YAML),
         }
@@ -518,7 +680,6 @@ impl KomododRun {
     }
 
     pub fn start(self) -> Container {
-        let _ = docker(&["rm", "--force", "--volumes", &self.name]).output();
         let container = Container {
             name: self.name.clone(),
             owned: true,
@@ -527,32 +688,73 @@ impl KomododRun {
         run(
             docker(&["run", "--detach", "--name", &self.name, "--volume", &yaml])
                 .args(&self.options)
-                .arg(KOMODOD_IMAGE),
+                .arg(komodod_image()),
         );
         container
     }
 }
 
-/// A user-defined network, removed on drop (after the containers on it,
-/// when declared before them).
+/// A user-defined network of the run, removed on drop (after the containers
+/// on it, when declared before them).
 pub struct Network {
     pub name: String,
+    /// `172.20.N`: the /24 is `{prefix}.0/24`, the gateway (the host)
+    /// `{prefix}.1`.
+    prefix: String,
 }
 
 impl Network {
-    pub fn new(case: &str, subnet: &str) -> Network {
-        let name = format!("{NAME_PREFIX}{case}");
-        let _ = docker(&["network", "rm", &name]).output();
-        run(&mut docker(&[
-            "network", "create", "--label", LABEL, "--subnet", subnet, &name,
-        ]));
-        Network { name }
+    /// On the first free /24 of 172.20.0.0/16, the example YAML's rpc.allow
+    /// (so the host and iguana may call a daemon's RPC). Another run or an
+    /// operator's stack may hold any of them: `docker network create` is the
+    /// test, and it fails on an overlap. Runs start at different /24s (by
+    /// pid), a run's networks at different ones too.
+    pub fn new(case: &str) -> Network {
+        static CREATED: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("{NAME_PREFIX}{}-{case}", run_id());
+        let label = run_label();
+        let start = std::process::id() as usize + 16 * CREATED.fetch_add(1, Ordering::Relaxed);
+        let mut overlaps = Vec::new();
+        for i in 0..254 {
+            let prefix = format!("172.20.{}", 1 + (start + i) % 254);
+            let subnet = format!("{prefix}.0/24");
+            let mut create = docker(&[
+                "network", "create", "--label", &label, "--subnet", &subnet, &name,
+            ]);
+            let out = create
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {create:?}: {e}"));
+            if out.status.success() {
+                return Network { name, prefix };
+            }
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains("overlaps"),
+                "{create:?} failed ({}):\n{stderr}",
+                out.status
+            );
+            overlaps.push(subnet);
+        }
+        panic!(
+            "no free /24 in 172.20.0.0/16 for {name}: every one overlaps a network \
+             of this engine (`docker network inspect` them; one of Docker's default \
+             pools may hold all of 172.20.0.0/16)"
+        );
+    }
+
+    pub fn subnet(&self) -> String {
+        format!("{}.0/24", self.prefix)
+    }
+
+    /// The address `.n` of the network.
+    pub fn address(&self, n: u8) -> String {
+        format!("{}.{n}", self.prefix)
     }
 }
 
 impl Drop for Network {
     fn drop(&mut self) {
-        let _ = docker(&["network", "rm", &self.name]).output();
+        remove(&mut docker(&["network", "rm", &self.name]));
     }
 }
 
@@ -561,13 +763,16 @@ impl Drop for Network {
 
 static COMPOSE: Mutex<()> = Mutex::new(());
 
-/// `docker compose -p dokomodo-test -f compose.yaml -f docker/compose.test.yaml ARGS`.
-fn compose(seed: PathBuf, args: &[&str]) -> Command {
+/// `docker compose -p <project> -f compose.yaml -f docker/compose.test.yaml
+/// ARGS`, with the run's id and, for a stack, its network (see
+/// docker/compose.test.yaml).
+fn compose(seed: PathBuf, network: Option<&Network>, args: &[&str]) -> Command {
     let passphrase = seed.with_file_name("wallet_passphrase");
+    let project = project();
     let mut cmd = docker(&[
         "compose",
         "-p",
-        PROJECT,
+        &project,
         "-f",
         "compose.yaml",
         "-f",
@@ -575,8 +780,13 @@ fn compose(seed: PathBuf, args: &[&str]) -> Command {
     ]);
     cmd.current_dir(ROOT)
         .args(args)
+        .env("DOKOMODO_TEST_RUN", run_id())
         .env("DOKOMODO_SEED_SECRET_FILE", seed)
         .env("DOKOMODO_WALLET_PASSPHRASE_SECRET_FILE", passphrase);
+    if let Some(network) = network {
+        cmd.env("DOKOMODO_TEST_NETWORK", &network.name)
+            .env("DOKOMODO_TEST_IGUANA_ADDRESS", network.address(10));
+    }
     cmd
 }
 
@@ -584,7 +794,9 @@ fn compose(seed: PathBuf, args: &[&str]) -> Command {
 /// too) on drop.
 pub struct Stack {
     seed: PathBuf,
-    // Dropped after `drop` took the stack down.
+    // Fields drop in order, after `drop` took the stack down: the network
+    // once its containers are gone, then the lock.
+    network: Network,
     _one_at_a_time: MutexGuard<'static, ()>,
 }
 
@@ -596,6 +808,7 @@ impl Stack {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let stack = Stack {
             seed: seed.path(),
+            network: Network::new("notary"),
             _one_at_a_time: lock,
         };
         run(&mut stack.compose(&["up", "--detach"]));
@@ -603,7 +816,20 @@ impl Stack {
     }
 
     pub fn compose(&self, args: &[&str]) -> Command {
-        compose(self.seed.clone(), args)
+        compose(self.seed.clone(), Some(&self.network), args)
+    }
+
+    /// The host port Docker picked for a service's published `port`
+    /// (`docker compose port`), on 127.0.0.1.
+    pub fn published_port(&self, service: &str, port: u16) -> u16 {
+        let out = run(&mut self.compose(&["port", service, &port.to_string()]));
+        let printed = text(&out.stdout);
+        printed
+            .trim()
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .filter(|&p| p != 0)
+            .unwrap_or_else(|| self.fail(&format!("{service}'s {port}: published as {printed:?}")))
     }
 
     pub fn services() -> impl Iterator<Item = &'static str> {
@@ -612,7 +838,7 @@ impl Stack {
 
     pub fn container(&self, service: &str) -> Container {
         Container {
-            name: format!("{PROJECT}-{service}-1"),
+            name: format!("{}-{service}-1", project()),
             owned: false,
         }
     }
@@ -725,7 +951,7 @@ impl Stack {
     /// (`docker_now()`), by container name, last one wins: readable even after
     /// `docker compose down` removed the containers.
     pub fn exit_codes_since(&self, since: &str) -> BTreeMap<String, i32> {
-        let project = format!("label=com.docker.compose.project={PROJECT}");
+        let project = format!("label=com.docker.compose.project={}", project());
         let out = run(&mut docker(&[
             "events",
             "--since",
@@ -753,21 +979,22 @@ impl Stack {
     /// A file in one of the stack's named volumes, read through a container
     /// that is created on it but never started.
     pub fn volume_file(&self, volume: &str, path: &str) -> Option<TarFile> {
+        static READERS: AtomicUsize = AtomicUsize::new(0);
+        let n = READERS.fetch_add(1, Ordering::Relaxed);
         let reader = Container {
-            name: format!("{NAME_PREFIX}volume-reader"),
+            name: format!("{NAME_PREFIX}{}-volume-reader-{n}", run_id()),
             owned: true,
         };
-        let _ = docker(&["rm", "--force", &reader.name]).output();
-        let mount = format!("{PROJECT}_{volume}:{HOME}");
+        let mount = format!("{}_{volume}:{HOME}", project());
         run(&mut docker(&[
             "create",
             "--label",
-            LABEL,
+            &run_label(),
             "--name",
             &reader.name,
             "--volume",
             &mount,
-            KOMODOD_IMAGE,
+            &komodod_image(),
         ]));
         reader.file(path)
     }
@@ -775,9 +1002,7 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let _ = self
-            .compose(&["down", "--volumes", "--remove-orphans", "--timeout", "30"])
-            .output();
+        remove(&mut self.compose(&["down", "--volumes", "--remove-orphans", "--timeout", "30"]));
     }
 }
 
