@@ -268,7 +268,7 @@ fn help_and_version() {
         ),
         (
             &["render", "--help"],
-            "Usage: dokomodo [--config PATH] render komodod",
+            "Usage: dokomodo [--config PATH] render daemon",
         ),
         (
             &["creds", "--help"],
@@ -276,7 +276,7 @@ fn help_and_version() {
         ),
         (
             &["run", "--help"],
-            "Usage: dokomodo [--config PATH] run komodod",
+            "Usage: dokomodo [--config PATH] run daemon",
         ),
         (&["init", "--help"], "Usage: dokomodo init"),
     ] {

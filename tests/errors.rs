@@ -263,7 +263,7 @@ fn usage_errors_exit_64() {
     );
     Run::new(NOTARY_YAML).args(&["render", "komodod"]).fails(
         64,
-        "dokomodo: error: the komodod role needs --chain NAME (or $DOKOMODO_CHAIN)\ntry `dokomodo --help`\n",
+        "dokomodo: error: the daemon role needs --chain NAME (or $DOKOMODO_CHAIN)\ntry `dokomodo --help`\n",
     );
 }
 

@@ -210,8 +210,8 @@ proptest! {
         let iguana = render::iguana(&config, &a, home);
         prop_assert_eq!(&iguana, &render::iguana(&again, &b, home));
         for chain in &config.chains {
-            let komodod = render::komodod(&config, chain, &a);
-            prop_assert_eq!(&komodod, &render::komodod(&again, chain, &b));
+            let komodod = render::daemon(&config, chain, &a);
+            prop_assert_eq!(&komodod, &render::daemon(&again, chain, &b));
             // The conf iguana reads is byte for byte the one komodod reads.
             let theirs = iguana.files.iter().find(|f| f.path == chain.conf_path()).expect("iguana writes every chain's conf");
             prop_assert_eq!(&komodod.files[0], theirs);

@@ -29,15 +29,16 @@ Usage: dokomodo [--config PATH] COMMAND [ARGS]
 Commands:
   check                          validate the YAML (and the seed secret when present)
   ports [--json] [NAME...]       the ports komodod derives for each chain (no secret needed)
-  render komodod --chain NAME    write a chain's conf files under --home (default $HOME)
+  render daemon --chain NAME     write a chain's conf files under --home (default $HOME)
   render iguana                  write every chain's conf and addcoin JSON for iguana
   creds NAME                     print a chain's rpcuser and rpcpassword
-  run komodod --chain NAME [-- EXTRA...]
-                                 render, then run komodod under dokomodo as PID 1
+  run daemon --chain NAME [-- EXTRA...]
+                                 render, then run the chain's daemon (komodod,
+                                 litecoind...) under dokomodo as PID 1
   run iguana [-- EXTRA...]       render, then run iguana under dokomodo as PID 1
   init [OPTIONS] [--] CMD [ARGS...]
                                  run any command under dokomodo as PID 1
-  health [--chain NAME]          does this container's komodod (or iguana) answer? exit 0/1
+  health [--chain NAME]          does this container's daemon (or iguana) answer? exit 0/1
   status                         every chain's ports, host, and whether its RPC answers
   wait [--timeout S] [NAME...]   block until the chains' RPC answers
   compose [OPTIONS] [NAME...]    print a Docker Compose file for the chains
@@ -285,7 +286,7 @@ fn chain_table(chains: &[&Chain], with_host: bool) -> String {
 }
 
 const RENDER_USAGE: &str = "\
-Usage: dokomodo [--config PATH] render komodod --chain NAME [--home DIR]
+Usage: dokomodo [--config PATH] render daemon --chain NAME [--home DIR]
        dokomodo [--config PATH] render iguana [--home DIR]
 
 Writes the files the role needs under DIR (default $HOME), atomically, and
@@ -321,11 +322,12 @@ fn role_args(
             Long("config") => global.config = Some(parser.value()?.into()),
             Value(v) if role.is_none() => {
                 role = Some(match v.to_str() {
-                    Some("komodod") => Role::Komodod,
+                    // `komodod`: the role's name before coins (LTC) had daemons of their own.
+                    Some("daemon" | "komodod") => Role::Daemon,
                     Some("iguana") => Role::Iguana,
                     _ => {
                         return Err(Error::usage(format!(
-                            "unknown role `{}`; expected komodod or iguana",
+                            "unknown role `{}`; expected daemon (or komodod) or iguana",
                             v.to_string_lossy()
                         )));
                     }
@@ -339,15 +341,17 @@ fn role_args(
         }
     }
     let Some(role) = role else {
-        return Err(Error::usage("expected a role: komodod or iguana"));
+        return Err(Error::usage(
+            "expected a role: daemon (or komodod) or iguana",
+        ));
     };
-    if role == Role::Komodod && chain.is_none() {
+    if role == Role::Daemon && chain.is_none() {
         chain = env(CHAIN_VAR)
             .filter(|v| !v.is_empty())
             .map(|v| v.to_string_lossy().into_owned());
         if chain.is_none() {
             return Err(Error::usage(format!(
-                "the komodod role needs --chain NAME (or ${CHAIN_VAR})"
+                "the daemon role needs --chain NAME (or ${CHAIN_VAR})"
             )));
         }
     }
@@ -378,7 +382,7 @@ fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let seed = load_seed()?;
     let home = home_dir(args.home)?;
     let files = match (args.role, chain) {
-        (Role::Komodod, Some(chain)) => render::komodod(&config, chain, &seed),
+        (Role::Daemon, Some(chain)) => render::daemon(&config, chain, &seed),
         _ => render::iguana(&config, &seed, &home),
     };
     let written = write_plan(files, &home)?;
@@ -467,17 +471,20 @@ fn creds(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
 }
 
 const RUN_USAGE: &str = "\
-Usage: dokomodo [--config PATH] run komodod --chain NAME [-- EXTRA...]
+Usage: dokomodo [--config PATH] run daemon --chain NAME [-- EXTRA...]
        dokomodo [--config PATH] run iguana [-- EXTRA...]
 
 Renders the role's files exactly as `render` does (exit 78 and nothing started
 if the YAML or seed is wrong), then runs the daemon under dokomodo as PID 1:
   komodod -ac_name=NAME -ac_...=... -addnode=SEED... [-pubkey=..] [-datadir=..] EXTRA
+  litecoind [-addnode=SEED...] EXTRA   (a coin: its own seeds only)
   iguana notary EXTRA            (in its working directory)
-The binaries are `komodod` / `iguana` on PATH, or $DOKOMODO_KOMODOD / $DOKOMODO_IGUANA.
+The binaries are the chain's `daemon` (default `komodod`; LTC's `litecoind`) and
+`iguana` on PATH, or $DOKOMODO_DAEMON (older name $DOKOMODO_KOMODOD) / $DOKOMODO_IGUANA.
+`komodod` is accepted as the name of the daemon role.
 Started as root with `user:` in the YAML or $DOKOMODO_USER, files are given to
 that user and the daemon runs as it. Init options come from the environment:
-DOKOMODO_GRACE (default 300 s for komodod, 30 s for iguana) and
+DOKOMODO_GRACE (default 300 s for a chain's daemon, 30 s for iguana) and
 DOKOMODO_STOP_SIGNAL (default TERM); see docs/init.md.
 ";
 
@@ -493,7 +500,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {
         Role::Iguana => crate::secrets::passphrase::load(&env)?,
-        Role::Komodod => None,
+        Role::Daemon => None,
     };
     let target = run_as(&config)?;
     let home = match (args.home, &target) {
@@ -540,7 +547,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         // The start-up sequence derives the chains' credentials from the
         // seed; komodod's run is done with it.
         Role::Iguana => iguana_startup(config, home, seed, passphrase),
-        Role::Komodod => {
+        Role::Daemon => {
             drop(seed);
             // Nothing of the configuration is needed while supervising: it
             // is freed once komodod runs, off the path to its exec.

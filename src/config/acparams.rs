@@ -57,6 +57,11 @@ pub struct Param {
     pub doc: &'static str,
 }
 
+/// Parameters only a fork of komodod reads (mainline komodod silently ignores
+/// them, which would make a different chain): a chain that sets one must name
+/// its fork's binary with `daemon`.
+pub const FORK_PARAMS: &[&str] = &["ac_marmara"];
+
 /// komodod's ASSETCHAINS_MAX_ERAS.
 pub const MAX_ERAS: usize = 7;
 
@@ -261,6 +266,12 @@ pub const PARAMS: &[Param] = &[
         "BEAM rpc port for ac_import=BEAM (current komodod refuses non-zero)",
     ),
     int("ac_coda", 0, U16_MAX, "CODA rpc port for ac_import=CODA"),
+    int(
+        "ac_marmara",
+        0,
+        255,
+        "Marmara's komodod fork only (MCL): its credit loops; needs the chain's `daemon`",
+    ),
     Param {
         name: "ac_mineropret",
         kind: Kind::Hex,
@@ -550,7 +561,8 @@ mod tests {
 
     #[test]
     fn the_table_has_every_parameter_komodod_reads_but_ac_name() {
-        assert_eq!(PARAMS.len(), 37);
+        assert_eq!(PARAMS.len(), 37 + FORK_PARAMS.len());
+        assert!(FORK_PARAMS.iter().all(|f| lookup(f).is_some()));
         assert!(lookup("ac_name").is_none());
         for p in PARAMS {
             assert!(p.name.starts_with("ac_"), "{}", p.name);

@@ -67,9 +67,11 @@ impl Default for Iguana {
 pub struct Chain {
     /// The key under `chains:`.
     pub name: String,
-    /// komodod's `-ac_name`; `KMD` for Komodo itself.
+    /// komodod's `-ac_name`; `KMD` for Komodo itself; the chain's name for a coin.
     pub ac_name: String,
-    /// The directory under `~/.komodo`; `None` for KMD, whose data is `~/.komodo` itself.
+    /// The data directory: under `~/.komodo` for an assetchain; `None` for
+    /// KMD, whose data is `~/.komodo` itself; a coin's own directory under
+    /// HOME (`.litecoin`).
     pub datadir: Option<String>,
     /// Every `-ac_*` parameter but `ac_name`, as written after `-ac_x=`.
     pub params: BTreeMap<String, String>,
@@ -77,20 +79,103 @@ pub struct Chain {
     pub addnode: Vec<String>,
     /// Where other containers reach this chain's RPC.
     pub host: String,
-    /// As komodod derives them from the command line.
+    /// As komodod derives them from the command line (a coin's: as given).
     pub derived: Ports,
     /// `p2p_port_override`: passed as `-port=`.
     pub p2p_override: Option<u16>,
     /// `rpc_port_override`: written as `rpcport=`.
     pub rpc_override: Option<u16>,
-    /// `args`: further komodod flags that are not part of the chain's identity
+    /// `args`: further daemon flags that are not part of the chain's identity
     /// (`-earlytxid=...`, `-addressindex=1`), after the ones dokomodo manages.
     pub args: Vec<String>,
+    /// The daemon's binary: `daemon`, else `komodod` (a coin's own default).
+    pub daemon: String,
+    /// Set for a coin that is not komodod (LTC).
+    pub coin: Option<Coin>,
+}
+
+/// A bitcoind-style coin that is not komodod (Litecoin): its daemon reads a
+/// conf of its own, takes no `-ac_*` identity, and its ports and address
+/// prefixes are facts of the coin, not derived. The YAML's `coin:` mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coin {
+    /// The conf file's name in the data directory (`litecoin.conf`).
+    pub conf: String,
+    /// iguana's `netmagic`: 8 hex digits.
+    pub netmagic: String,
+    /// Address prefixes: iguana's `pubval`, `p2shval`, `wifval`.
+    pub pubval: u8,
+    pub p2shval: u8,
+    pub wifval: u8,
+    /// Further fields of iguana's addcoin JSON, in order, each value as JSON.
+    pub addcoin: Vec<(String, String)>,
+}
+
+/// The coins dokomodo knows by name, as dPoW's start-up scripts add them.
+pub mod coins {
+    /// Litecoin, which KMD notarises into: upstream's `iguana/coins/ltc_7776`.
+    pub const LTC: Builtin = Builtin {
+        name: "LTC",
+        daemon: "litecoind",
+        dir: ".litecoin",
+        conf: "litecoin.conf",
+        p2p: 9333,
+        rpc: 9332,
+        netmagic: "deadbeef",
+        pubval: 48,
+        p2shval: 5,
+        wifval: 176,
+        addcoin: &[
+            ("RELAY", "-1"),
+            ("VALIDATE", "0"),
+            ("active", "1"),
+            ("agent", "\"iguana\""),
+            ("endpend", "64"),
+            ("maxpeers", "512"),
+            ("method", "\"addcoin\""),
+            ("minconfirms", "1"),
+            ("name", "\"litecoin\""),
+            ("poll", "1"),
+            ("portp2p", "10111"),
+            ("prefetchlag", "-1"),
+            ("services", "0"),
+            ("startpend", "64"),
+        ],
+    };
+
+    /// A coin's facts, built in.
+    pub struct Builtin {
+        pub name: &'static str,
+        pub daemon: &'static str,
+        pub dir: &'static str,
+        pub conf: &'static str,
+        pub p2p: u16,
+        pub rpc: u16,
+        pub netmagic: &'static str,
+        pub pubval: u8,
+        pub p2shval: u8,
+        pub wifval: u8,
+        pub addcoin: &'static [(&'static str, &'static str)],
+    }
+
+    pub const ALL: &[&Builtin] = &[&LTC];
+
+    pub fn builtin(name: &str) -> Option<&'static Builtin> {
+        ALL.iter().copied().find(|c| c.name == name)
+    }
 }
 
 impl Chain {
     pub fn is_kmd(&self) -> bool {
         self.datadir.is_none()
+    }
+    /// Litecoin, into which KMD notarises.
+    pub fn is_ltc(&self) -> bool {
+        self.coin.is_some() && self.name == coins::LTC.name
+    }
+    /// An assetchain (or a komodod fork's chain): komodod with `-ac_name`.
+    pub fn is_assetchain(&self) -> bool {
+        self.datadir.is_some() && self.coin.is_none()
     }
     pub fn p2p_port(&self) -> u16 {
         self.p2p_override.unwrap_or(self.derived.p2p)
@@ -100,21 +185,23 @@ impl Chain {
     }
     /// The data directory, relative to HOME.
     pub fn data_dir(&self) -> PathBuf {
-        match &self.datadir {
-            None => PathBuf::from(".komodo"),
-            Some(dir) => Path::new(".komodo").join(dir),
+        match (&self.datadir, &self.coin) {
+            (None, _) => PathBuf::from(".komodo"),
+            (Some(dir), Some(_)) => PathBuf::from(dir),
+            (Some(dir), None) => Path::new(".komodo").join(dir),
         }
     }
-    /// The conf file komodod reads, relative to HOME.
+    /// The conf file the daemon reads, relative to HOME.
     pub fn conf_path(&self) -> PathBuf {
-        match &self.datadir {
-            None => PathBuf::from(".komodo/komodo.conf"),
-            Some(_) => self.data_dir().join(format!("{}.conf", self.ac_name)),
+        match (&self.datadir, &self.coin) {
+            (None, _) => PathBuf::from(".komodo/komodo.conf"),
+            (Some(_), Some(coin)) => self.data_dir().join(&coin.conf),
+            (Some(_), None) => self.data_dir().join(format!("{}.conf", self.ac_name)),
         }
     }
     /// Whether komodod finds this data directory without `-datadir`.
     pub fn needs_datadir_flag(&self) -> bool {
-        self.datadir.as_deref().is_some_and(|d| d != self.ac_name)
+        self.coin.is_none() && self.datadir.as_deref().is_some_and(|d| d != self.ac_name)
     }
     /// Whether other containers call this chain's RPC (so it must listen beyond loopback).
     pub fn is_remote(&self) -> bool {
@@ -304,6 +391,12 @@ pub const CHAIN_KEYS: &[&str] = &[
     "p2p_port_override",
     "rpc_port_override",
     "args",
+    "daemon",
+    "coin",
+];
+/// The keys of a chain's `coin:` mapping.
+const COIN_KEYS: &[&str] = &[
+    "dir", "conf", "p2p_port", "rpc_port", "netmagic", "pubval", "p2shval", "wifval", "addcoin",
 ];
 
 struct Validator<'a> {
@@ -614,6 +707,9 @@ impl Validator<'_> {
         let mut claimed: Vec<(&str, &Node)> = Vec::new();
         let mut overrides: [Option<u16>; 2] = [None, None];
         let mut extra_args = Vec::new();
+        let mut daemon = None;
+        let mut coin_node = None;
+        let mut ac_name_pos = None;
         for (k, v) in entries {
             let f = Dotted(&field, &k.name);
             match k.name.as_str() {
@@ -627,6 +723,7 @@ impl Validator<'_> {
                         ));
                     }
                     ac_name = s.to_owned();
+                    ac_name_pos = Some(k.pos);
                 }
                 "datadir" => {
                     let s = self.string(v, &f, "a directory name under ~/.komodo")?;
@@ -658,6 +755,8 @@ impl Validator<'_> {
                 "p2p_port_override" => overrides[0] = Some(self.port(v, &f)?),
                 "rpc_port_override" => overrides[1] = Some(self.port(v, &f)?),
                 "args" => extra_args = self.komodod_flags(v, &f)?,
+                "daemon" => daemon = Some((self.program(v, &f)?, v.pos)),
+                "coin" => coin_node = Some((k, v)),
                 other => match acparams::lookup(other) {
                     Some(param) => {
                         params.insert(other.to_owned(), self.ac_value(param, v, &f)?);
@@ -665,6 +764,56 @@ impl Validator<'_> {
                     None => return Err(self.unknown_chain_key(k, &field.to_string())),
                 },
             }
+        }
+        let builtin = coins::builtin(name);
+        if builtin.is_some() || coin_node.is_some() {
+            let claims: Vec<(&str, Pos)> = claimed.iter().map(|(w, v)| (*w, v.pos)).collect();
+            let rejected = CoinRejects {
+                ac_name: ac_name_pos,
+                datadir: datadir.as_ref().map(|d| d.1),
+                param: params.keys().next().map(String::as_str),
+                claims: &claims,
+            };
+            self.reject_for_coin(key, &field, &rejected)?;
+            let (coin, dir, derived, default_daemon) =
+                self.coin(name, builtin, coin_node.map(|(_, v)| v), &field)?;
+            let Some(daemon) = daemon.map(|d| d.0).or(default_daemon) else {
+                return Err(self.err(
+                    key.pos,
+                    &field,
+                    "is a coin dokomodo does not know: name its daemon's binary with `daemon` \
+                     (for example `daemon: dogecoind`)",
+                ));
+            };
+            return Ok(Chain {
+                name: name.to_owned(),
+                ac_name,
+                datadir: Some(dir),
+                params,
+                // The top-level seeds are Komodo's: a coin has its own network.
+                addnode: own_seeds,
+                host: host.unwrap_or_else(|| name.to_ascii_lowercase()),
+                derived,
+                p2p_override: overrides[0],
+                rpc_override: overrides[1],
+                args: extra_args,
+                daemon,
+                coin: Some(coin),
+            });
+        }
+        if let Some(fork) = params
+            .keys()
+            .find(|p| acparams::FORK_PARAMS.contains(&p.as_str()))
+            .filter(|_| daemon.as_ref().is_none_or(|(d, _)| d == "komodod"))
+        {
+            return Err(self.err(
+                key.pos,
+                &field,
+                format!(
+                    "`{fork}` is read only by a fork of komodod (mainline komodod ignores it and \
+                     would run another chain): name the fork's binary with `daemon`"
+                ),
+            ));
         }
         let is_kmd = ac_name == "KMD";
         if is_kmd {
@@ -704,12 +853,7 @@ impl Validator<'_> {
                 ));
             }
         }
-        let mut addnode = own_seeds;
-        for seed in default_seeds {
-            if !addnode.contains(seed) {
-                addnode.push(seed.clone());
-            }
-        }
+        let addnode = merge_seeds(own_seeds, default_seeds);
         Ok(Chain {
             name: name.to_owned(),
             datadir: if is_kmd {
@@ -725,7 +869,240 @@ impl Validator<'_> {
             p2p_override: overrides[0],
             rpc_override: overrides[1],
             args: extra_args,
+            daemon: daemon.map_or_else(|| "komodod".to_owned(), |d| d.0),
+            coin: None,
         })
+    }
+
+    /// What a coin cannot have: an -ac_* identity, a datadir under
+    /// ~/.komodo, claimed ports (its ports are facts, under `coin:`).
+    fn reject_for_coin(&self, key: &Key, field: Field<'_>, r: &CoinRejects<'_>) -> Result<()> {
+        let name = &key.name;
+        if let Some(pos) = r.ac_name {
+            return Err(self.err(
+                pos,
+                &Dotted(field, "ac_name"),
+                format!("{name} is a coin, not a komodod chain: it has no -ac_name"),
+            ));
+        }
+        if let Some(param) = r.param {
+            return Err(self.err(
+                key.pos,
+                field,
+                format!(
+                    "{name} is a coin, not a komodod chain: it takes no -ac_* parameters, but \
+                     `{param}` is set (an assetchain needs another name)"
+                ),
+            ));
+        }
+        if let Some(pos) = r.datadir {
+            return Err(self.err(
+                pos,
+                &Dotted(field, "datadir"),
+                format!("{name} is a coin: its data directory is `coin.dir`"),
+            ));
+        }
+        if let Some((which, pos)) = r.claims.first() {
+            return Err(self.err(
+                *pos,
+                &Dotted(field, which),
+                format!(
+                    "{name} is a coin: its ports are not derived; set `coin.{which}` \
+                     (or `{which}_override`)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A coin's facts: the built-in ones, with what `coin:` sets over them.
+    /// Returns the coin, its data directory, its ports and its default daemon.
+    fn coin(
+        &self,
+        name: &str,
+        builtin: Option<&coins::Builtin>,
+        node: Option<&Node>,
+        field: Field<'_>,
+    ) -> Result<(Coin, String, Ports, Option<String>)> {
+        let field = Dotted(field, "coin");
+        let mut dir = builtin.map(|b| b.dir.to_owned());
+        let mut conf = builtin.map(|b| b.conf.to_owned());
+        let mut p2p = builtin.map(|b| b.p2p);
+        let mut rpc = builtin.map(|b| b.rpc);
+        let mut netmagic = builtin.map(|b| b.netmagic.to_owned());
+        let mut prefixes = [
+            builtin.map(|b| b.pubval),
+            builtin.map(|b| b.p2shval),
+            builtin.map(|b| b.wifval),
+        ];
+        let mut addcoin: Vec<(String, String)> = builtin
+            .map(|b| {
+                b.addcoin
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let entries = match node {
+            Some(node) => self.map(node, &field)?,
+            None => &[],
+        };
+        for (k, v) in entries {
+            let f = Dotted(&field, &k.name);
+            match k.name.as_str() {
+                "dir" => {
+                    let s = self.string(v, &f, "a directory under HOME (`.litecoin`)")?;
+                    if !is_coin_dir(s) {
+                        return Err(self.err(
+                            v.pos,
+                            &f,
+                            format!(
+                                "`{}` is not a directory name under HOME: a `.` then {NAME_RULE}",
+                                printable(s)
+                            ),
+                        ));
+                    }
+                    dir = Some(s.to_owned());
+                }
+                "conf" => {
+                    let s = self.string(v, &f, "a file name (`litecoin.conf`)")?;
+                    if !is_name(s) {
+                        return Err(self.err(
+                            v.pos,
+                            &f,
+                            format!("`{}` is not a file name: {NAME_RULE}", printable(s)),
+                        ));
+                    }
+                    conf = Some(s.to_owned());
+                }
+                "p2p_port" => p2p = Some(self.port(v, &f)?),
+                "rpc_port" => rpc = Some(self.port(v, &f)?),
+                "netmagic" => {
+                    let s = self.string(v, &f, "8 hex digits")?;
+                    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(self.err(
+                            v.pos,
+                            &f,
+                            format!("`{}` is not 8 hex digits", printable(s)),
+                        ));
+                    }
+                    netmagic = Some(s.to_ascii_lowercase());
+                }
+                which @ ("pubval" | "p2shval" | "wifval") => {
+                    let i = ["pubval", "p2shval", "wifval"]
+                        .iter()
+                        .position(|p| *p == which)
+                        .unwrap_or(0);
+                    prefixes[i] = Some(self.byte(v, &f)?);
+                }
+                "addcoin" => {
+                    for (ak, av) in self.map(v, &f)? {
+                        let af = Dotted(&f, &ak.name);
+                        let value = self.addcoin_value(ak, av, &af)?;
+                        match addcoin.iter_mut().find(|(k, _)| *k == ak.name) {
+                            Some(slot) => slot.1 = value,
+                            None => addcoin.push((ak.name.clone(), value)),
+                        }
+                    }
+                }
+                _ => return Err(self.unknown_key(k, &field.to_string(), COIN_KEYS)),
+            }
+        }
+        let missing = |what: &str| {
+            self.err(
+                node.map_or(Pos::default(), |n| n.pos),
+                &field,
+                format!("{name} is not a coin dokomodo knows: set `coin.{what}`"),
+            )
+        };
+        let dir = dir.ok_or_else(|| missing("dir"))?;
+        let conf = conf.ok_or_else(|| missing("conf"))?;
+        let p2p = p2p.ok_or_else(|| missing("p2p_port"))?;
+        let rpc = rpc.ok_or_else(|| missing("rpc_port"))?;
+        let netmagic = netmagic.ok_or_else(|| missing("netmagic"))?;
+        let [Some(pubval), Some(p2shval), Some(wifval)] = prefixes else {
+            let i = prefixes.iter().position(Option::is_none).unwrap_or(0);
+            return Err(missing(["pubval", "p2shval", "wifval"][i]));
+        };
+        let mut magic_bytes = [0u8; 4];
+        for (i, byte) in magic_bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&netmagic[2 * i..2 * i + 2], 16).unwrap_or(0);
+        }
+        let derived = Ports {
+            magic: u32::from_le_bytes(magic_bytes),
+            p2p,
+            rpc,
+        };
+        let coin = Coin {
+            conf,
+            netmagic,
+            pubval,
+            p2shval,
+            wifval,
+            addcoin,
+        };
+        Ok((coin, dir, derived, builtin.map(|b| b.daemon.to_owned())))
+    }
+
+    /// One field of a coin's addcoin JSON: a number or a string. The fields
+    /// dokomodo writes itself cannot be set.
+    fn addcoin_value(&self, key: &Key, node: &Node, field: Field<'_>) -> Result<String> {
+        const MANAGED: &[&str] = &[
+            "conf", "path", "newcoin", "netmagic", "p2p", "rpc", "rpchost", "userpass", "pubval",
+            "p2shval", "wifval",
+        ];
+        if MANAGED.contains(&key.name.as_str()) {
+            return Err(self.err(
+                key.pos,
+                field,
+                "is written by dokomodo from the chain (its ports, prefixes, conf and host); \
+                 set it through the `coin` keys",
+            ));
+        }
+        match &node.value {
+            Value::Int(i) => Ok(i.to_string()),
+            Value::Str(s) => {
+                let mut out = String::new();
+                crate::json::string_literal(&mut out, s);
+                Ok(out)
+            }
+            other => Err(self.err(
+                node.pos,
+                field,
+                format!("expected a number or a string, found {}", other.kind()),
+            )),
+        }
+    }
+
+    fn byte(&self, node: &Node, field: Field<'_>) -> Result<u8> {
+        match &node.value {
+            Value::Int(i) if (0..=255).contains(i) => Ok(*i as u8),
+            other => Err(self.err(
+                node.pos,
+                field,
+                format!(
+                    "expected an address prefix (0-255), found {}",
+                    describe(other)
+                ),
+            )),
+        }
+    }
+
+    /// `daemon`: a program name looked up in PATH, or an absolute path.
+    fn program(&self, node: &Node, field: Field<'_>) -> Result<String> {
+        let s = self.string(node, field, "a program name or absolute path")?;
+        let ok = is_name(s) || (s.starts_with('/') && is_safe_path(s) && !s.ends_with('/'));
+        if !ok {
+            return Err(self.err(
+                node.pos,
+                field,
+                format!(
+                    "`{}` is not a program name (looked up in PATH) or an absolute path",
+                    printable(s)
+                ),
+            ));
+        }
+        Ok(s.to_owned())
     }
 
     fn unknown_chain_key(&self, key: &Key, parent: &str) -> ConfigError {
@@ -981,6 +1358,38 @@ fn is_allow(s: &str) -> bool {
                 || (ip.is_ipv4() && m.parse::<std::net::Ipv4Addr>().is_ok())
         }
     }
+}
+
+/// A coin's data directory under HOME: `.` and a name (`.litecoin`).
+fn is_coin_dir(s: &str) -> bool {
+    s != ".komodo" && s.strip_prefix('.').is_some_and(is_name)
+}
+
+/// The chain's own seeds, then the top-level ones, without repeats.
+fn merge_seeds(own: Vec<String>, default_seeds: &[String]) -> Vec<String> {
+    let mut addnode = own;
+    for seed in default_seeds {
+        if !addnode.contains(seed) {
+            addnode.push(seed.clone());
+        }
+    }
+    addnode
+}
+
+/// A value as "expected X, found Y" names it: an integer by its value.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Int(i) => i.to_string(),
+        other => other.kind().to_owned(),
+    }
+}
+
+/// What was written on a coin that only a komodod chain can have.
+struct CoinRejects<'a> {
+    ac_name: Option<Pos>,
+    datadir: Option<Pos>,
+    param: Option<&'a str>,
+    claims: &'a [(&'a str, Pos)],
 }
 
 fn is_safe_path(s: &str) -> bool {

@@ -236,6 +236,7 @@ struct Chain {
     import: String,
     beam: u16,
     coda: u16,
+    marmara: u8,
     enabled_codes: u16,
     disable_bits: [u8; 32],
     cclib: String,
@@ -300,6 +301,7 @@ impl Chain {
         let script = a.text("ac_script").to_string();
         let beam = a.int("ac_beam", 0) as u16;
         let coda = a.int("ac_coda", 0) as u16;
+        let marmara = a.int("ac_marmara", 0) as u8;
         let cb_maturity = a.int("ac_cbmaturity", 0) as i32;
         let adaptive_pow = a.int("ac_adaptivepow", 0) as i8;
         let mineropret_hex = a.text("ac_mineropret");
@@ -369,6 +371,7 @@ impl Chain {
             import,
             beam,
             coda,
+            marmara,
             enabled_codes,
             disable_bits,
             cclib,
@@ -401,6 +404,7 @@ impl Chain {
             || self.last_era > 0
             || self.beam != 0
             || self.coda != 0
+            || self.marmara != 0
             || self.enabled_codes > 0
             || !self.cclib.is_empty()
             || self.founders_reward != 0
@@ -466,6 +470,10 @@ impl Chain {
         }
         if self.coda != 0 {
             buf.push(b'c');
+        }
+        // Read only by Marmara's komodod fork (MCL), as one byte here.
+        if self.marmara != 0 {
+            buf.push(self.marmara);
         }
         if self.enabled_codes > 0 {
             buf.extend_from_slice(&self.disable_bits);

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::config::ports;
-use crate::config::{Chain, Config};
+use crate::config::{Chain, Coin, Config};
 use crate::secrets::creds::{self, Credentials};
 use crate::secrets::seed::Seed;
 
@@ -45,9 +45,9 @@ pub fn iguana_workdir(config: &Config) -> PathBuf {
     PathBuf::from(&config.iguana.workdir)
 }
 
-/// The files of the komodod role for one chain: its conf, and KMD's conf that
+/// The files of the daemon role for one chain: its conf, and KMD's conf that
 /// every assetchain reads.
-pub fn komodod(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
+pub fn daemon(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
     let mut plan = Plan {
         dirs: vec![chain.data_dir()],
         files: Vec::new(),
@@ -56,7 +56,7 @@ pub fn komodod(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
         path: chain.conf_path(),
         contents: chain_conf(config, chain, seed),
     });
-    if !chain.is_kmd() {
+    if chain.is_assetchain() {
         plan.files.push(File {
             path: PathBuf::from(".komodo/komodo.conf"),
             contents: kmd_client_conf(config, seed),
@@ -89,12 +89,22 @@ pub fn iguana(config: &Config, seed: &Seed, home: &Path) -> Plan {
     plan
 }
 
-/// komodod's command line for a chain, after the program name: its identity
-/// (`-ac_name` and every `-ac_*`, which komodod reads before its conf), its
-/// seeds, the notary pubkey, and `-datadir`/`-port` only where komodod's
-/// defaults would be wrong. KMD gets no `-ac_*`.
-pub fn komodod_args(config: &Config, chain: &Chain, home: &Path) -> Vec<String> {
+/// The daemon's command line for a chain, after the program name: its
+/// identity (`-ac_name` and every `-ac_*`, which komodod reads before its
+/// conf), its seeds, the notary pubkey, and `-datadir`/`-port` only where
+/// komodod's defaults would be wrong. KMD gets no `-ac_*`; a coin (LTC) gets
+/// only its own seeds, `-port` and `args`: its daemon reads its conf from
+/// its default data directory, as upstream starts it.
+pub fn daemon_args(config: &Config, chain: &Chain, home: &Path) -> Vec<String> {
     let mut args = Vec::new();
+    if chain.coin.is_some() {
+        args.extend(chain.addnode.iter().map(|seed| format!("-addnode={seed}")));
+        if let Some(port) = chain.p2p_override {
+            args.push(format!("-port={port}"));
+        }
+        args.extend(chain.args.iter().cloned());
+        return args;
+    }
     if !chain.is_kmd() {
         args.push(format!("-ac_name={}", chain.ac_name));
         for (name, value) in &chain.params {
@@ -167,6 +177,9 @@ fn credentials_lines(creds: &Credentials, rpcport: u16) -> String {
 /// relative to `/`, as iguana expects. A chain in another container gets
 /// `rpchost`; iguana still reads the credentials from the conf at `path`.
 pub fn addcoin(chain: &Chain, home: &Path) -> String {
+    if let Some(coin) = &chain.coin {
+        return coin_addcoin(chain, coin, home);
+    }
     let data_dir = home.join(chain.data_dir());
     let path = data_dir.to_string_lossy();
     let path = path.trim_start_matches('/');
@@ -246,6 +259,46 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     json
 }
 
+/// The addcoin JSON of a coin that is not komodod (LTC): what dokomodo knows
+/// of the chain (conf, path, ports, prefixes, host), then the coin's own
+/// fields as upstream's `iguana/coins/<coin>_7776` gives them.
+fn coin_addcoin(chain: &Chain, coin: &Coin, home: &Path) -> String {
+    let data_dir = home.join(chain.data_dir());
+    let path = data_dir.to_string_lossy();
+    let mut json = String::with_capacity(512);
+    let mut field = |key: &str, value: &str| {
+        json.push_str(if json.is_empty() { "{\"" } else { ",\"" });
+        json.push_str(key);
+        json.push_str("\":");
+        json.push_str(value);
+    };
+    let string = |s: &str| {
+        let mut out = String::new();
+        crate::json::string_literal(&mut out, s);
+        out
+    };
+    field("conf", &string(&coin.conf));
+    field("path", &string(path.trim_start_matches('/')));
+    field("newcoin", &string(&chain.name));
+    field("netmagic", &string(&coin.netmagic));
+    field("p2p", &chain.p2p_port().to_string());
+    field("rpc", &chain.rpc_port().to_string());
+    if chain.is_remote() {
+        field(
+            "rpchost",
+            &string(&format!("{}:{}", chain.host, chain.rpc_port())),
+        );
+    }
+    field("pubval", &coin.pubval.to_string());
+    field("p2shval", &coin.p2shval.to_string());
+    field("wifval", &coin.wifval.to_string());
+    for (key, value) in &coin.addcoin {
+        field(key, value);
+    }
+    json.push_str("}\n");
+    json
+}
+
 enum Json<'a> {
     Str(&'a str),
     /// Hex digits, which need no escaping: the 3 KB genesis block is not
@@ -275,7 +328,7 @@ mod tests {
     #[test]
     fn komodod_conf_for_beer() {
         let c = config(YAML);
-        let plan = komodod(&c, c.chain("BEER").unwrap(), &seed());
+        let plan = daemon(&c, c.chain("BEER").unwrap(), &seed());
         assert_eq!(plan.dirs, [PathBuf::from(".komodo/BEER")]);
         let paths: Vec<_> = plan
             .files
@@ -317,7 +370,7 @@ mod tests {
         let c = config(YAML);
         let iguana = iguana(&c, &seed(), Path::new("/home/iguana"));
         for chain in &c.chains {
-            let mine = komodod(&c, chain, &seed());
+            let mine = daemon(&c, chain, &seed());
             let theirs = iguana
                 .files
                 .iter()
@@ -351,14 +404,14 @@ mod tests {
         );
         let home = Path::new("/home/komodo");
         assert_eq!(
-            komodod_args(&c, &c.chains[0], home),
+            daemon_args(&c, &c.chains[0], home),
             [
                 "-addnode=1.2.3.4",
                 "-pubkey=02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9"
             ]
         );
         assert_eq!(
-            komodod_args(&c, &c.chains[1], home),
+            daemon_args(&c, &c.chains[1], home),
             [
                 "-ac_name=GLEEC",
                 "-ac_public=1",

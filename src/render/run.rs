@@ -16,8 +16,8 @@ use crate::secrets::seed::{self, Seed};
 /// The two roles a container plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// komodod for one chain.
-    Komodod,
+    /// One chain's daemon: komodod (or a fork), or a coin's own (litecoind).
+    Daemon,
     /// iguana, with every chain's conf and addcoin JSON.
     Iguana,
 }
@@ -26,9 +26,10 @@ pub enum Role {
 /// grace only delays a stop that failed for another reason.
 pub const IGUANA_GRACE: Duration = Duration::from_secs(30);
 
-/// The variables naming the daemons' binaries (else `komodod` and `iguana`
-/// on PATH).
-pub const KOMODOD_VAR: &str = "DOKOMODO_KOMODOD";
+/// The variables naming the daemons' binaries, in order of precedence (else
+/// the chain's `daemon`, by default `komodod`, and `iguana`, on PATH).
+/// `DOKOMODO_KOMODOD` is the older name of `DOKOMODO_DAEMON`.
+pub const DAEMON_VARS: [&str; 2] = ["DOKOMODO_DAEMON", "DOKOMODO_KOMODOD"];
 pub const IGUANA_VAR: &str = "DOKOMODO_IGUANA";
 
 /// What a role's daemon is started with.
@@ -53,7 +54,7 @@ pub struct RunPlan {
 /// caller looked up (the user, HOME) and dokomodo's own environment.
 pub struct Inputs<'a> {
     pub role: Role,
-    /// The chain, for the komodod role.
+    /// The chain, for the daemon role.
     pub chain: Option<&'a Chain>,
     pub home: &'a Path,
     pub user: Option<Target>,
@@ -78,10 +79,13 @@ pub fn plan(config: &Config, seed: &Seed, inputs: Inputs<'_>) -> Result<RunPlan,
     let grace_set = lookup(init::GRACE_ENV).is_some_and(|v| !v.is_empty());
     let home = inputs.home;
     let (files, program, argv, cwd) = match (inputs.role, inputs.chain) {
-        (Role::Komodod, Some(chain)) => (
-            render::komodod(config, chain, seed),
-            daemon_path(&lookup, KOMODOD_VAR, "komodod"),
-            render::komodod_args(config, chain, home),
+        (Role::Daemon, Some(chain)) => (
+            render::daemon(config, chain, seed),
+            DAEMON_VARS
+                .iter()
+                .find_map(|var| lookup(var).filter(|v| !v.is_empty()))
+                .unwrap_or_else(|| chain.daemon.clone().into()),
+            render::daemon_args(config, chain, home),
             home.to_path_buf(),
         ),
         _ => {
@@ -189,7 +193,7 @@ chains:
     fn beer(environ: &[(OsString, OsString)], extra: &[&str]) -> RunPlan {
         let config = config();
         let inputs = Inputs {
-            role: Role::Komodod,
+            role: Role::Daemon,
             chain: config.chain("BEER"),
             home: Path::new("/home/komodo"),
             user: None,
@@ -260,7 +264,7 @@ chains:
         let config = config();
         let bad = vars(&[("DOKOMODO_GRACE", "soon")]);
         let inputs = Inputs {
-            role: Role::Komodod,
+            role: Role::Daemon,
             chain: config.chain("BEER"),
             home: Path::new("/h"),
             user: None,
