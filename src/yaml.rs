@@ -106,65 +106,28 @@ type Result<T> = std::result::Result<T, Box<SyntaxError>>;
 /// break, editors do not, so every later position would be off).
 fn check_characters(text: &str) -> Result<()> {
     let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
-            && printable_ascii(u64::from_le_bytes(word))
-        {
-            i += 8;
-            continue;
-        }
+    for i in 0..b.len() {
         if let Some(message) = character_problem(b, i) {
             return Err(Box::new(SyntaxError {
                 pos: pos_of_offset(text, i),
                 message,
             }));
         }
-        i += 1;
     }
     Ok(())
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// The high bit of each byte of the result is set when that byte of `x` is
-/// not zero (exact for each byte: no carry crosses bytes).
-fn nonzero_bytes(x: u64) -> u64 {
-    (((x & LOW7) + LOW7) | x) & HIGH
 }
 
 /// Where the line that `from` is on ends: its `\r\n` or `\n`, or the end of
 /// the text. (A `\r` is always followed by `\n`: `check_characters`.)
 fn line_end(b: &[u8], from: usize) -> usize {
-    let mut i = from;
-    // Eight bytes at a time while none is a `\n` (comments are long).
-    while let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        if !nonzero_bytes(u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'))) & HIGH != 0 {
-            break;
-        }
-        i += 8;
-    }
-    let mut end = b[i..]
+    let mut end = b[from..]
         .iter()
         .position(|&c| c == b'\n')
-        .map_or(b.len(), |n| i + n);
+        .map_or(b.len(), |n| from + n);
     if end > from && b[end - 1] == b'\r' {
         end -= 1;
     }
     end
-}
-
-/// Whether the eight bytes of `w` are all printable ASCII or `\n` (most of
-/// a YAML file is: this is what keeps the check cheap). Each byte is tested
-/// on its own, without carries between bytes.
-fn printable_ascii(w: u64) -> bool {
-    let at_least_space = ((w & LOW7) + ONES * (0x80 - 0x20)) & HIGH;
-    let newline = !nonzero_bytes(w ^ (ONES * u64::from(b'\n'))) & HIGH;
-    let delete = !nonzero_bytes(w ^ (ONES * 0x7f)) & HIGH;
-    let control = !at_least_space & !newline & HIGH;
-    (control | delete | (w & HIGH)) == 0
 }
 
 /// What is wrong with the character at byte `i`, if anything.
@@ -203,24 +166,20 @@ fn pos_of_offset(text: &str, at: usize) -> Pos {
     Pos { line, column }
 }
 
-#[inline(always)]
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
 }
 
-#[inline(always)]
 fn is_break(c: u8) -> bool {
     c == b'\n' || c == b'\r'
 }
 
 /// A line break or the end of the text (the parser reads a 0 there: the
 /// text has no NUL, `check_characters` refuses it).
-#[inline(always)]
 fn is_end(c: u8) -> bool {
     c == 0 || is_break(c)
 }
 
-#[inline(always)]
 fn is_blank_or_end(c: u8) -> bool {
     is_blank(c) || is_end(c)
 }
@@ -239,7 +198,6 @@ const PLAIN: [bool; 256] = {
     table
 };
 
-#[inline(always)]
 fn is_flow_indicator(c: u8) -> bool {
     matches!(c, b',' | b'[' | b']' | b'{' | b'}')
 }
@@ -255,7 +213,6 @@ struct Mark {
 }
 
 impl Mark {
-    #[inline(always)]
     fn pos(&self) -> Pos {
         Pos {
             line: self.line,
@@ -362,30 +319,25 @@ impl<'a> Parser<'a> {
 
     // ------------------------------------------------------------ moving
 
-    #[inline(always)]
     fn byte(&self, ahead: usize) -> u8 {
         self.b.get(self.at.i + ahead).copied().unwrap_or(0)
     }
 
-    #[inline(always)]
     fn peek(&self) -> u8 {
         self.byte(0)
     }
 
-    #[inline(always)]
     fn pos(&self) -> Pos {
         self.at.pos()
     }
 
     /// Steps over one ASCII character.
-    #[inline(always)]
     fn bump(&mut self) {
         self.at.i += 1;
         self.at.col += 1;
     }
 
     /// Moves to byte `to` on the same line, counting characters.
-    #[inline(always)]
     fn advance_to(&mut self, to: usize) {
         let bytes = &self.b[self.at.i..to];
         let chars = if bytes.is_ascii() {
@@ -398,7 +350,6 @@ impl<'a> Parser<'a> {
     }
 
     /// Steps over a line break (`\n` or `\r\n`).
-    #[inline(always)]
     fn bump_break(&mut self) {
         self.at.i += if self.peek() == b'\r' { 2 } else { 1 };
         self.at.line += 1;
@@ -406,7 +357,6 @@ impl<'a> Parser<'a> {
         self.at.line_start = self.at.i;
     }
 
-    #[inline(always)]
     fn skip_blanks(&mut self) {
         let from = self.at.i;
         while is_blank(self.peek()) {
@@ -427,7 +377,6 @@ impl<'a> Parser<'a> {
     }
 
     /// Nothing but blanks and a comment remain on this line.
-    #[inline(always)]
     fn at_line_end(&self) -> bool {
         let c = self.peek();
         is_end(c) || c == b'#'
@@ -467,7 +416,6 @@ impl<'a> Parser<'a> {
     /// At content: refuses a tab in the blanks before it, when they are the
     /// line's indentation. (Inside quoted strings and block scalars a tab is
     /// text; those do not come here.)
-    #[inline(always)]
     fn check_indentation(&mut self) -> Result<()> {
         // The first content of a line is checked; the line's later content
         // has no indentation to check.
@@ -500,7 +448,6 @@ impl<'a> Parser<'a> {
 
     /// Skips blanks, line breaks and comments inside `[ ]` or `{ }`, where
     /// indentation means nothing.
-    #[inline(always)]
     fn skip_flow_space(&mut self) -> Result<()> {
         if !matches!(self.peek(), b' ' | b'\t' | b'#' | b'\n' | b'\r') {
             return self.check_indentation();
@@ -532,7 +479,6 @@ impl<'a> Parser<'a> {
     }
 
     /// `- ` (or `-` at the end of a line): a block sequence entry.
-    #[inline(always)]
     fn at_dash(&self) -> bool {
         self.peek() == b'-' && is_blank_or_end(self.byte(1))
     }
@@ -542,7 +488,6 @@ impl<'a> Parser<'a> {
         self.peek() == 0 || self.at_marker()
     }
 
-    #[inline(always)]
     fn column(&self) -> i64 {
         self.at.col as i64 - 1
     }
@@ -557,7 +502,6 @@ impl<'a> Parser<'a> {
 
     // ------------------------------------------------------------ budgets
 
-    #[inline(always)]
     fn count(&mut self, nodes: usize, at: Pos) -> Result<()> {
         self.nodes += nodes;
         if self.nodes <= MAX_NODES {
@@ -1296,7 +1240,6 @@ impl<'a> Parser<'a> {
 
     /// `&name`, if the parser is at one; leaves the parser after the name.
     /// The anchor is open until `close` gives it its node.
-    #[inline(always)]
     fn anchor(&mut self) -> Result<Option<Anchored<'a>>> {
         if self.peek() != b'&' {
             return Ok(None);
