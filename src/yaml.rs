@@ -8,8 +8,10 @@
 //! support (tags, directives, a second document, `? ` complex keys, aliases
 //! as keys) is an error that names the construct. It is a recursive descent
 //! over the text, in time linear in its size; nesting (64 levels), the
-//! number of nodes and what aliases expand to (250,000 together) are
-//! bounded.
+//! number of nodes with what aliases expand to and the copies anchors keep
+//! (250,000 together), and the text aliases and anchors copy (4 MiB) are
+//! bounded, so that a hostile text cannot make the parse take much more
+//! memory or time than a config of its size.
 //!
 //! Values resolve as serde-saphyr, the parser this one replaced, resolved
 //! them, so a config means what it meant before: `null`, `~` and nothing are
@@ -82,8 +84,14 @@ pub struct SyntaxError {
 /// parser, and of whatever walks the tree, stays small).
 const MAX_DEPTH: usize = 64;
 /// Nodes (keys included, aliases counted as what they expand to) in one
-/// document: a notary YAML of 1000 chains has about 10,000.
+/// document, with the copies anchors keep for their aliases: a notary YAML
+/// of 1000 chains has about 10,000.
 const MAX_NODES: usize = 250_000;
+/// Bytes of strings and keys that aliases and anchors copy. With the node
+/// budget, this bounds the memory a hostile text can make the parse take
+/// (an alias of a long string counts as one node). A notary YAML's merges
+/// copy a few kilobytes.
+const MAX_COPIED_BYTES: usize = 4 << 20;
 /// YAML limits an implicit key (up to its `:`) to 1024 characters.
 const MAX_KEY_LENGTH: usize = 1024;
 
@@ -246,8 +254,7 @@ enum Anchor {
     Open(u32),
     Node {
         node: Node,
-        size: usize,
-        height: usize,
+        extent: Extent,
     },
     /// An anchored plain key: its text, resolved as a value only where an
     /// alias uses it.
@@ -273,7 +280,11 @@ struct Parser<'a> {
     /// Collections currently open.
     depth: usize,
     nodes: usize,
-    aliases_expanded: bool,
+    /// Bytes of strings and keys copied by aliases and anchors.
+    copied_bytes: usize,
+    /// An alias or an anchor has copied nodes: the budget's message then
+    /// names an alias bomb.
+    copied: bool,
     anchors: HashMap<&'a str, Anchor>,
     anchors_opened: u32,
     /// The block indentation around the flow collection being read.
@@ -307,7 +318,8 @@ impl<'a> Parser<'a> {
             },
             depth: 0,
             nodes: 0,
-            aliases_expanded: false,
+            copied_bytes: 0,
+            copied: false,
             anchors: HashMap::new(),
             anchors_opened: 0,
             flow_indent: -1,
@@ -513,7 +525,7 @@ impl<'a> Parser<'a> {
 
     #[cold]
     fn too_many_nodes(&self, at: Pos) -> Result<()> {
-        if self.aliases_expanded {
+        if self.copied {
             self.fail(
                 at,
                 "too many YAML nodes once aliases are expanded (an alias bomb?)",
@@ -524,6 +536,19 @@ impl<'a> Parser<'a> {
                 format!("more than {MAX_NODES} YAML nodes; this is not a notary YAML"),
             )
         }
+    }
+
+    /// Counts a copy of a node (`extent`) made for an anchor or an alias.
+    fn copy(&mut self, extent: Extent, at: Pos) -> Result<()> {
+        self.copied = true;
+        self.copied_bytes += extent.bytes;
+        if self.copied_bytes > MAX_COPIED_BYTES {
+            return self.fail(
+                at,
+                "too much text once aliases are expanded (an alias bomb?)",
+            );
+        }
+        self.count(extent.nodes, at)
     }
 
     /// Opens a collection.
@@ -677,7 +702,7 @@ impl<'a> Parser<'a> {
                 // The anchored node starts on a later line, or is null.
                 self.end_line()?;
                 let node = self.node_below(ctx.indent, after_anchor, ctx.map_value, true)?;
-                return Ok(self.close_anchor(anchor, node));
+                return self.close_anchor(anchor, node);
             }
         }
         let double = ctx.anchored && anchor.is_some();
@@ -694,7 +719,7 @@ impl<'a> Parser<'a> {
             b'|' | b'>' if double => return second_anchor(),
             b'|' | b'>' => {
                 let node = self.block_scalar(ctx.indent)?;
-                return Ok(self.close(anchor, node));
+                return self.close(anchor, node);
             }
             b'*' if anchor.is_some() => {
                 return self.fail(self.pos(), "an alias (`*name`) cannot have an anchor");
@@ -728,7 +753,7 @@ impl<'a> Parser<'a> {
             Atom::Empty(pos) => self.scalar(Value::Null, pos)?,
         };
         self.end_line()?;
-        Ok(self.close(anchor, node))
+        self.close(anchor, node)
     }
 
     /// A node that starts on a later line (after `key:` or `- ` with nothing
@@ -919,8 +944,11 @@ impl<'a> Parser<'a> {
                         pos: at,
                         value: Value::Str(name.clone()),
                     },
-                    size: 1,
-                    height: 0,
+                    extent: Extent {
+                        nodes: 1,
+                        height: 0,
+                        bytes: name.len(),
+                    },
                 }
             };
             self.anchors.insert(anchor.name, named);
@@ -936,7 +964,7 @@ impl<'a> Parser<'a> {
         let mut pos = self.pos();
         self.enter(pos)?;
         let indent = col as i64 - 1;
-        let mut items = Vec::with_capacity(4);
+        let mut items = Vec::new();
         loop {
             self.bump();
             let blanks = self.at.i;
@@ -992,7 +1020,7 @@ impl<'a> Parser<'a> {
         self.leave();
         Ok(Node {
             pos,
-            value: Value::Seq(items),
+            value: Value::Seq(tight(items)),
         })
     }
 
@@ -1019,7 +1047,7 @@ impl<'a> Parser<'a> {
         let start = self.pos();
         self.enter(start)?;
         self.bump();
-        let mut items = Vec::with_capacity(4);
+        let mut items = Vec::new();
         loop {
             self.skip_flow_space()?;
             match self.peek() {
@@ -1041,7 +1069,7 @@ impl<'a> Parser<'a> {
         self.leave();
         Ok(Node {
             pos: start,
-            value: Value::Seq(items),
+            value: Value::Seq(tight(items)),
         })
     }
 
@@ -1171,7 +1199,7 @@ impl<'a> Parser<'a> {
             Atom::Collection(node) | Atom::Alias(node) => node,
             Atom::Empty(pos) => self.scalar(Value::Null, pos)?,
         };
-        Ok(self.close(anchor, node))
+        self.close(anchor, node)
     }
 
     /// The first part of a node inside `[ ]` or `{ }`: its anchor, where
@@ -1273,26 +1301,28 @@ impl<'a> Parser<'a> {
 
     /// Gives an open anchor its node, unless an anchor of the same name
     /// inside that node has taken the name since.
-    fn close_anchor(&mut self, anchor: Anchored<'a>, node: Node) -> Node {
+    /// The anchor keeps a copy of its node, counted in the budgets: an
+    /// anchor nested in anchors is in each of their copies.
+    fn close_anchor(&mut self, anchor: Anchored<'a>, node: Node) -> Result<Node> {
         if matches!(self.anchors.get(anchor.name), Some(Anchor::Open(serial)) if *serial == anchor.serial)
         {
-            let (size, height) = measure(&node);
+            let extent = measure(&node);
+            self.copy(extent, node.pos)?;
             self.anchors.insert(
                 anchor.name,
                 Anchor::Node {
                     node: node.clone(),
-                    size,
-                    height,
+                    extent,
                 },
             );
         }
-        node
+        Ok(node)
     }
 
-    fn close(&mut self, anchor: Option<Anchored<'a>>, node: Node) -> Node {
+    fn close(&mut self, anchor: Option<Anchored<'a>>, node: Node) -> Result<Node> {
         match anchor {
             Some(anchor) => self.close_anchor(anchor, node),
-            None => node,
+            None => Ok(node),
         }
     }
 
@@ -1305,7 +1335,7 @@ impl<'a> Parser<'a> {
         if name.is_empty() {
             return self.fail(at, "an alias (`*`) needs a name");
         }
-        let (size, height) = match self.anchors.get(name) {
+        let extent = match self.anchors.get(name) {
             None => return self.fail(at, format!("no anchor `&{name}` before this alias")),
             Some(Anchor::Open(_)) => {
                 return self.fail(
@@ -1313,12 +1343,15 @@ impl<'a> Parser<'a> {
                     format!("the alias `*{name}` is inside the node it refers to"),
                 );
             }
-            Some(Anchor::PlainKey(_)) => (1, 0),
-            Some(Anchor::Node { size, height, .. }) => (*size, *height),
+            Some(Anchor::PlainKey(text)) => Extent {
+                nodes: 1,
+                height: 0,
+                bytes: text.len(),
+            },
+            Some(Anchor::Node { extent, .. }) => *extent,
         };
-        self.aliases_expanded = true;
-        self.count(size, at)?;
-        if self.depth + height > MAX_DEPTH {
+        self.copy(extent, at)?;
+        if self.depth + extent.height > MAX_DEPTH {
             return self.fail(
                 at,
                 format!("nesting deeper than {MAX_DEPTH} levels is not supported"),
@@ -1829,19 +1862,46 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The number of nodes (keys included) and the nesting height of `node`.
-fn measure(node: &Node) -> (usize, usize) {
+/// How much a copy of a node takes.
+#[derive(Clone, Copy)]
+struct Extent {
+    /// Nodes, keys included.
+    nodes: usize,
+    /// Nesting height: 0 for a scalar.
+    height: usize,
+    /// Bytes of its strings and keys.
+    bytes: usize,
+}
+
+fn measure(node: &Node) -> Extent {
+    let collection = matches!(node.value, Value::Seq(_) | Value::Map(_));
+    let mut extent = Extent {
+        nodes: 1,
+        height: usize::from(collection),
+        bytes: 0,
+    };
+    let mut add = |child: Extent, key: Option<&Key>| {
+        extent.nodes += child.nodes + usize::from(key.is_some());
+        extent.height = extent.height.max(child.height + 1);
+        extent.bytes += child.bytes + key.map_or(0, |key| key.name.len());
+    };
     match &node.value {
-        Value::Seq(items) => items.iter().fold((1, 1), |(size, height), item| {
-            let (s, h) = measure(item);
-            (size + s, height.max(h + 1))
-        }),
-        Value::Map(entries) => entries.iter().fold((1, 1), |(size, height), (_, value)| {
-            let (s, h) = measure(value);
-            (size + 1 + s, height.max(h + 1))
-        }),
-        _ => (1, 0),
+        Value::Str(text) => extent.bytes = text.len(),
+        Value::Seq(items) => items.iter().for_each(|item| add(measure(item), None)),
+        Value::Map(entries) => entries
+            .iter()
+            .for_each(|(key, value)| add(measure(value), Some(key))),
+        _ => {}
     }
+    extent
+}
+
+/// A finished collection's items without spare room: a list grows by four
+/// items at first, so one-item lists nested in one-item lists would take
+/// four times the memory their nodes need.
+fn tight<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }
 
 /// A copy of `node` with every node and key in it placed at `pos`.
@@ -1961,9 +2021,9 @@ fn sorted_ids(entries: &[(Key, Node)]) -> Vec<(KeyId<'_>, usize)> {
 
 impl Entries {
     fn new() -> Entries {
-        // Room for a chain's few keys at once.
+        // No room yet: an empty `{}` then takes no memory but its node.
         Entries {
-            list: Vec::with_capacity(4),
+            list: Vec::new(),
             unchecked: false,
             merges: Vec::new(),
         }
@@ -2024,7 +2084,7 @@ impl Entries {
     /// serde-saphyr placed them; copies of aliases inside stay at their alias.
     fn finish(mut self, copies: &Copies) -> Result<Vec<(Key, Node)>> {
         if !self.unchecked && self.merges.is_empty() {
-            return Ok(self.list);
+            return Ok(tight(self.list));
         }
         let explicit = sorted_ids(&self.list);
         if self.unchecked {
@@ -2079,7 +2139,7 @@ impl Entries {
                 self.list.push((key, value));
             }
         }
-        Ok(self.list)
+        Ok(tight(self.list))
     }
 }
 
@@ -3185,6 +3245,56 @@ mod tests {
         assert_eq!(
             error(&format!("[{items}]")),
             "1:500000: more than 250000 YAML nodes; this is not a notary YAML"
+        );
+    }
+
+    /// `x:` and `levels` anchored lists nested in each other around `items`
+    /// strings.
+    fn nested_anchors(levels: usize, items: usize) -> String {
+        let open: String = (0..levels).map(|i| format!("&a{i} [")).collect();
+        let inside = vec!["abcdefg"; items].join(",");
+        format!("x: {open}{inside}{}\n", "]".repeat(levels))
+    }
+
+    #[test]
+    fn anchors_nested_in_anchors_count_their_copies() {
+        // Each anchor keeps a copy of its node, with the anchors inside it:
+        // 62 anchors around 4100 items copy 62 * 4100 nodes, over the budget
+        // (a 2 MB text of them took 1.2 GB before they were counted).
+        assert_eq!(
+            error(&nested_anchors(62, 4100)),
+            "1:18: too many YAML nodes once aliases are expanded (an alias bomb?)"
+        );
+        // 3900 items: 248,000 nodes with the copies, within it.
+        let node = parse(&nested_anchors(62, 3900)).unwrap();
+        assert_eq!(measure(&node).nodes, 2 + 62 + 3900);
+        // Without the anchors, ten times as many items are no problem.
+        let inside = vec!["abcdefg"; 39_000].join(",");
+        let plain = format!("x: {}{inside}{}\n", "[".repeat(62), "]".repeat(62));
+        assert_eq!(
+            parse(&plain).map(|node| measure(&node).nodes),
+            Ok(2 + 62 + 39_000)
+        );
+    }
+
+    #[test]
+    fn aliases_of_long_strings_count_their_text() {
+        // An alias of a string is one node, however long the string: the
+        // bytes aliases and anchors copy are bounded too (4 MiB).
+        let long = "x".repeat(100 * 1024);
+        let aliases = |n: usize| format!("a: &a {long}\nb: [{}]\n", vec!["*a"; n].join(", "));
+        assert!(parse(&aliases(38)).is_ok());
+        assert_eq!(
+            error(&aliases(41)),
+            "2:161: too much text once aliases are expanded (an alias bomb?)"
+        );
+        // An anchored key of 1000 characters, copied by its aliases.
+        let key = "k".repeat(1000);
+        let keys = |n: usize| format!("&k {key}: 1\nb: [{}]\n", vec!["*k"; n].join(", "));
+        assert_eq!(parse(&keys(4000)).map(|_| ()), Ok(()));
+        assert!(
+            error(&keys(4200))
+                .ends_with("too much text once aliases are expanded (an alias bomb?)")
         );
     }
 
