@@ -468,19 +468,54 @@ impl<'a> Parser<'a> {
     }
 
     fn skip_flow_space_and_lines(&mut self) -> Result<()> {
+        let mut new_line = false;
         loop {
             match self.peek() {
                 b' ' | b'\t' => self.bump(),
                 b'#' => self.skip_comment()?,
                 c if is_break(c) => {
                     self.bump_break();
+                    new_line = true;
                     if self.at_marker() {
                         return self.fail(self.pos(), "a document marker (`---` or `...`) inside `[ ]` or `{ }`; close the brackets first");
                     }
                 }
+                0 => return Ok(()),
+                _ if new_line => {
+                    self.check_flow_line(false)?;
+                    return self.check_indentation();
+                }
                 _ => return self.check_indentation(),
             }
         }
+    }
+
+    /// At the first content of a line that continues a flow collection or
+    /// a quoted scalar: YAML wants it indented with spaces deeper than the
+    /// block around them (`flow_indent`). A closing bracket may sit at the
+    /// block's column, as in JSON (`a: {` ... `}`), as serde-saphyr took it.
+    fn check_flow_line(&self, quoted: bool) -> Result<()> {
+        let lead = &self.b[self.at.line_start..self.at.i];
+        let spaces = lead.iter().take_while(|&&c| c == b' ').count();
+        if spaces as i64 > self.flow_indent || !quoted && matches!(self.peek(), b']' | b'}') {
+            return Ok(());
+        }
+        if spaces < lead.len() {
+            let tab = Pos {
+                line: self.at.line,
+                column: spaces as u64 + 1,
+            };
+            return self.fail(
+                tab,
+                "a tab indents this line; YAML indentation must be spaces",
+            );
+        }
+        let message = if quoted {
+            "this line is inside a quoted string: indent it deeper than the block around the string"
+        } else {
+            "this line is inside `[ ]` or `{ }`: indent it deeper than the block around the brackets"
+        };
+        self.fail(self.pos(), message)
     }
 
     /// `---` or `...` at the start of a line.
@@ -1482,6 +1517,9 @@ impl<'a> Parser<'a> {
                 self.skip_blanks();
             }
             if self.peek() != b'#' {
+                if indent.is_none() && self.peek() != 0 {
+                    self.check_flow_line(false)?;
+                }
                 self.check_indentation()?;
             }
             let continues = match indent {
@@ -1612,6 +1650,9 @@ impl<'a> Parser<'a> {
             }
             self.skip_blanks();
             if !is_break(self.peek()) {
+                if self.peek() != 0 {
+                    self.check_flow_line(true)?;
+                }
                 return Ok(empty);
             }
             self.bump_break();
@@ -2694,9 +2735,28 @@ mod tests {
             "2:1: a document marker (`---` or `...`) inside `[ ]` or `{ }`; close the brackets first"
         );
         assert_eq!(
-            error("a: [x\n: y]\n"),
-            "2:1: in `[ ]`, a key and its `:` must be on one line"
+            error("a: [x\n : y]\n"),
+            "2:2: in `[ ]`, a key and its `:` must be on one line"
         );
+        // The lines inside brackets are indented deeper than the block
+        // around them (yaml-test-suite 9C9N); a closing bracket may be at
+        // its column, as in JSON.
+        let shallow = "indent it deeper than the block around the brackets";
+        assert_eq!(
+            error("a: [x,\ny]\n"),
+            format!("2:1: this line is inside `[ ]` or `{{ }}`: {shallow}")
+        );
+        assert_eq!(
+            error("- a: {b: 1,\n  c: 2}\n"),
+            format!("2:3: this line is inside `[ ]` or `{{ }}`: {shallow}")
+        );
+        assert_eq!(
+            error("a: [x\ny]\n"),
+            format!("2:1: this line is inside `[ ]` or `{{ }}`: {shallow}")
+        );
+        assert_eq!(values("a: [x,\n z\n]\n"), "{a: [\"x\", \"z\"]}");
+        assert_eq!(values("- a: {b: 1,\n   c: 2\n  }\n"), "[{a: {b: 1, c: 2}}]");
+        assert_eq!(values("[x,\nz]\n"), "[\"x\", \"z\"]");
         assert_eq!(
             error("a: ]\n"),
             "1:4: `]` without a matching opening bracket"
@@ -2917,6 +2977,18 @@ mod tests {
             error("\"a\n b\": 1\n"),
             "1:1: a mapping key must fit on one line"
         );
+        // A quoted string's lines are indented deeper than the block around
+        // it (yaml-test-suite QB6E); at the top, anywhere.
+        assert_eq!(
+            error("a: \"x\ny\"\n"),
+            "2:1: this line is inside a quoted string: indent it deeper than the block around the string"
+        );
+        assert_eq!(
+            error("- 'x\n\n y\n\nz'\n"),
+            "5:1: this line is inside a quoted string: indent it deeper than the block around the string"
+        );
+        assert_eq!(values("a: \"x\n\n y\"\n"), "{a: \"x\\ny\"}");
+        assert_eq!(values("'x\ny'\n"), "\"x y\"");
     }
 
     #[test]
@@ -3147,10 +3219,14 @@ mod tests {
         assert_eq!(values("a:\tb\nc: x\t# c\n"), "{a: \"b\", c: \"x\"}");
         assert_eq!(values("-\tx\n"), "[\"x\"]");
         assert_eq!(
-            values("a: \"x\n\ty\"\nb: |\n  \tt\n"),
+            values("a: \"x\n \ty\"\nb: |\n  \tt\n"),
             "{a: \"x y\", b: \"\\tt\\n\"}"
         );
+        assert_eq!(values("\"x\n\ty\"\n"), "\"x y\"");
         let message = "a tab indents this line; YAML indentation must be spaces";
+        // The line of a quoted string must be indented deeper than `a`,
+        // with spaces (yaml-test-suite DK95/01).
+        assert_eq!(error("a: \"x\n\ty\"\n"), format!("2:1: {message}"));
         assert_eq!(error("chains:\n\tKMD: {}\n"), format!("2:1: {message}"));
         assert_eq!(error("a:\n  \tb\n"), format!("2:3: {message}"));
         assert_eq!(error("a: [x,\n\ty]\n"), format!("2:1: {message}"));
