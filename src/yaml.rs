@@ -778,6 +778,10 @@ impl<'a> Parser<'a> {
         if double {
             return second_anchor();
         }
+        if ctx.anchored && matches!(atom, Atom::Alias(_)) {
+            // `&b` on the line above, as `&b *a` on one line.
+            return self.fail(at.pos(), "an alias (`*name`) cannot have an anchor");
+        }
         let node = match atom {
             Atom::Plain(first) => {
                 let text = self.plain_rest(first, Some(ctx.indent))?;
@@ -3074,9 +3078,24 @@ mod tests {
             error("a: &x 1\n*x : 2\n"),
             "2:1: an alias (`*name`) as a mapping key is not supported"
         );
+        // The anchor on the key's line or above the alias: one message.
+        let anchored = "an alias (`*name`) cannot have an anchor";
+        assert_eq!(error("a: 1\nk: &b *a\n"), format!("2:7: {anchored}"));
+        assert_eq!(error("a: &a 1\nk: &b *a\n"), format!("2:7: {anchored}"));
+        assert_eq!(error("a: &a 1\nk: &b\n  *a\n"), format!("3:3: {anchored}"));
         assert_eq!(
-            error("a: &x *y\n"),
-            "1:7: an alias (`*name`) cannot have an anchor"
+            error("a: &a 1\nk:\n- &b\n  *a\n"),
+            format!("4:3: {anchored}")
+        );
+        assert_eq!(
+            error("a: &a 1\nk: [&b\n  *a]\n"),
+            format!("3:3: {anchored}")
+        );
+        // Above a mapping whose first key is an alias, the key is the
+        // mistake.
+        assert_eq!(
+            error("a: &a 1\nk: &b\n  *a : 2\n"),
+            "3:3: an alias (`*name`) as a mapping key is not supported"
         );
         assert_eq!(
             error("a: &x\n  &y 1\n"),
