@@ -201,6 +201,14 @@ const DELIBERATE: &[(&str, &str)] = &[
         "a byte order mark (U+FEFF) is only allowed at the very start",
         "a BOM inside the text",
     ),
+    (
+        "this line is inside `[ ]` or `{ }`: indent it deeper",
+        "YAML 1.2: the lines inside brackets are indented deeper than the block around them (yaml-test-suite 9C9N); serde-saphyr allowed the block's column",
+    ),
+    (
+        "this line is inside a quoted string: indent it deeper",
+        "YAML 1.2: the same for the lines of a quoted string (yaml-test-suite QB6E)",
+    ),
 ];
 
 /// Why the two parsers may differ on `text`, or None when they must agree.

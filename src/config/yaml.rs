@@ -8,8 +8,10 @@
 //! support (tags, directives, a second document, `? ` complex keys, aliases
 //! as keys) is an error that names the construct. It is a recursive descent
 //! over the text, in time linear in its size; nesting (64 levels), the
-//! number of nodes and what aliases expand to (250,000 together) are
-//! bounded.
+//! number of nodes with what aliases expand to and the copies anchors keep
+//! (250,000 together), and the text aliases and anchors copy (4 MiB) are
+//! bounded, so that a hostile text cannot make the parse take much more
+//! memory or time than a config of its size.
 //!
 //! Values resolve as serde-saphyr, the parser this one replaced, resolved
 //! them, so a config means what it meant before: `null`, `~` and nothing are
@@ -82,8 +84,14 @@ pub struct SyntaxError {
 /// parser, and of whatever walks the tree, stays small).
 const MAX_DEPTH: usize = 64;
 /// Nodes (keys included, aliases counted as what they expand to) in one
-/// document: a notary YAML of 1000 chains has about 10,000.
+/// document, with the copies anchors keep for their aliases: a notary YAML
+/// of 1000 chains has about 10,000.
 const MAX_NODES: usize = 250_000;
+/// Bytes of strings and keys that aliases and anchors copy. With the node
+/// budget, this bounds the memory a hostile text can make the parse take
+/// (an alias of a long string counts as one node). A notary YAML's merges
+/// copy a few kilobytes.
+const MAX_COPIED_BYTES: usize = 4 << 20;
 /// YAML limits an implicit key (up to its `:`) to 1024 characters.
 const MAX_KEY_LENGTH: usize = 1024;
 
@@ -106,65 +114,28 @@ type Result<T> = std::result::Result<T, Box<SyntaxError>>;
 /// break, editors do not, so every later position would be off).
 fn check_characters(text: &str) -> Result<()> {
     let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
-            && printable_ascii(u64::from_le_bytes(word))
-        {
-            i += 8;
-            continue;
-        }
+    for i in 0..b.len() {
         if let Some(message) = character_problem(b, i) {
             return Err(Box::new(SyntaxError {
                 pos: pos_of_offset(text, i),
                 message,
             }));
         }
-        i += 1;
     }
     Ok(())
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// The high bit of each byte of the result is set when that byte of `x` is
-/// not zero (exact for each byte: no carry crosses bytes).
-fn nonzero_bytes(x: u64) -> u64 {
-    (((x & LOW7) + LOW7) | x) & HIGH
 }
 
 /// Where the line that `from` is on ends: its `\r\n` or `\n`, or the end of
 /// the text. (A `\r` is always followed by `\n`: `check_characters`.)
 fn line_end(b: &[u8], from: usize) -> usize {
-    let mut i = from;
-    // Eight bytes at a time while none is a `\n` (comments are long).
-    while let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        if !nonzero_bytes(u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'))) & HIGH != 0 {
-            break;
-        }
-        i += 8;
-    }
-    let mut end = b[i..]
+    let mut end = b[from..]
         .iter()
         .position(|&c| c == b'\n')
-        .map_or(b.len(), |n| i + n);
+        .map_or(b.len(), |n| from + n);
     if end > from && b[end - 1] == b'\r' {
         end -= 1;
     }
     end
-}
-
-/// Whether the eight bytes of `w` are all printable ASCII or `\n` (most of
-/// a YAML file is: this is what keeps the check cheap). Each byte is tested
-/// on its own, without carries between bytes.
-fn printable_ascii(w: u64) -> bool {
-    let at_least_space = ((w & LOW7) + ONES * (0x80 - 0x20)) & HIGH;
-    let newline = !nonzero_bytes(w ^ (ONES * u64::from(b'\n'))) & HIGH;
-    let delete = !nonzero_bytes(w ^ (ONES * 0x7f)) & HIGH;
-    let control = !at_least_space & !newline & HIGH;
-    (control | delete | (w & HIGH)) == 0
 }
 
 /// What is wrong with the character at byte `i`, if anything.
@@ -203,24 +174,20 @@ fn pos_of_offset(text: &str, at: usize) -> Pos {
     Pos { line, column }
 }
 
-#[inline(always)]
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
 }
 
-#[inline(always)]
 fn is_break(c: u8) -> bool {
     c == b'\n' || c == b'\r'
 }
 
 /// A line break or the end of the text (the parser reads a 0 there: the
 /// text has no NUL, `check_characters` refuses it).
-#[inline(always)]
 fn is_end(c: u8) -> bool {
     c == 0 || is_break(c)
 }
 
-#[inline(always)]
 fn is_blank_or_end(c: u8) -> bool {
     is_blank(c) || is_end(c)
 }
@@ -239,7 +206,6 @@ const PLAIN: [bool; 256] = {
     table
 };
 
-#[inline(always)]
 fn is_flow_indicator(c: u8) -> bool {
     matches!(c, b',' | b'[' | b']' | b'{' | b'}')
 }
@@ -255,7 +221,6 @@ struct Mark {
 }
 
 impl Mark {
-    #[inline(always)]
     fn pos(&self) -> Pos {
         Pos {
             line: self.line,
@@ -289,8 +254,7 @@ enum Anchor {
     Open(u32),
     Node {
         node: Node,
-        size: usize,
-        height: usize,
+        extent: Extent,
     },
     /// An anchored plain key: its text, resolved as a value only where an
     /// alias uses it.
@@ -316,7 +280,11 @@ struct Parser<'a> {
     /// Collections currently open.
     depth: usize,
     nodes: usize,
-    aliases_expanded: bool,
+    /// Bytes of strings and keys copied by aliases and anchors.
+    copied_bytes: usize,
+    /// An alias or an anchor has copied nodes: the budget's message then
+    /// names an alias bomb.
+    copied: bool,
     anchors: HashMap<&'a str, Anchor>,
     anchors_opened: u32,
     /// The block indentation around the flow collection being read.
@@ -350,7 +318,8 @@ impl<'a> Parser<'a> {
             },
             depth: 0,
             nodes: 0,
-            aliases_expanded: false,
+            copied_bytes: 0,
+            copied: false,
             anchors: HashMap::new(),
             anchors_opened: 0,
             flow_indent: -1,
@@ -362,30 +331,25 @@ impl<'a> Parser<'a> {
 
     // ------------------------------------------------------------ moving
 
-    #[inline(always)]
     fn byte(&self, ahead: usize) -> u8 {
         self.b.get(self.at.i + ahead).copied().unwrap_or(0)
     }
 
-    #[inline(always)]
     fn peek(&self) -> u8 {
         self.byte(0)
     }
 
-    #[inline(always)]
     fn pos(&self) -> Pos {
         self.at.pos()
     }
 
     /// Steps over one ASCII character.
-    #[inline(always)]
     fn bump(&mut self) {
         self.at.i += 1;
         self.at.col += 1;
     }
 
     /// Moves to byte `to` on the same line, counting characters.
-    #[inline(always)]
     fn advance_to(&mut self, to: usize) {
         let bytes = &self.b[self.at.i..to];
         let chars = if bytes.is_ascii() {
@@ -398,7 +362,6 @@ impl<'a> Parser<'a> {
     }
 
     /// Steps over a line break (`\n` or `\r\n`).
-    #[inline(always)]
     fn bump_break(&mut self) {
         self.at.i += if self.peek() == b'\r' { 2 } else { 1 };
         self.at.line += 1;
@@ -406,7 +369,6 @@ impl<'a> Parser<'a> {
         self.at.line_start = self.at.i;
     }
 
-    #[inline(always)]
     fn skip_blanks(&mut self) {
         let from = self.at.i;
         while is_blank(self.peek()) {
@@ -427,7 +389,6 @@ impl<'a> Parser<'a> {
     }
 
     /// Nothing but blanks and a comment remain on this line.
-    #[inline(always)]
     fn at_line_end(&self) -> bool {
         let c = self.peek();
         is_end(c) || c == b'#'
@@ -467,7 +428,6 @@ impl<'a> Parser<'a> {
     /// At content: refuses a tab in the blanks before it, when they are the
     /// line's indentation. (Inside quoted strings and block scalars a tab is
     /// text; those do not come here.)
-    #[inline(always)]
     fn check_indentation(&mut self) -> Result<()> {
         // The first content of a line is checked; the line's later content
         // has no indentation to check.
@@ -500,7 +460,6 @@ impl<'a> Parser<'a> {
 
     /// Skips blanks, line breaks and comments inside `[ ]` or `{ }`, where
     /// indentation means nothing.
-    #[inline(always)]
     fn skip_flow_space(&mut self) -> Result<()> {
         if !matches!(self.peek(), b' ' | b'\t' | b'#' | b'\n' | b'\r') {
             return self.check_indentation();
@@ -509,19 +468,54 @@ impl<'a> Parser<'a> {
     }
 
     fn skip_flow_space_and_lines(&mut self) -> Result<()> {
+        let mut new_line = false;
         loop {
             match self.peek() {
                 b' ' | b'\t' => self.bump(),
                 b'#' => self.skip_comment()?,
                 c if is_break(c) => {
                     self.bump_break();
+                    new_line = true;
                     if self.at_marker() {
                         return self.fail(self.pos(), "a document marker (`---` or `...`) inside `[ ]` or `{ }`; close the brackets first");
                     }
                 }
+                0 => return Ok(()),
+                _ if new_line => {
+                    self.check_flow_line(false)?;
+                    return self.check_indentation();
+                }
                 _ => return self.check_indentation(),
             }
         }
+    }
+
+    /// At the first content of a line that continues a flow collection or
+    /// a quoted scalar: YAML wants it indented with spaces deeper than the
+    /// block around them (`flow_indent`). A closing bracket may sit at the
+    /// block's column, as in JSON (`a: {` ... `}`), as serde-saphyr took it.
+    fn check_flow_line(&self, quoted: bool) -> Result<()> {
+        let lead = &self.b[self.at.line_start..self.at.i];
+        let spaces = lead.iter().take_while(|&&c| c == b' ').count();
+        if spaces as i64 > self.flow_indent || !quoted && matches!(self.peek(), b']' | b'}') {
+            return Ok(());
+        }
+        if spaces < lead.len() {
+            let tab = Pos {
+                line: self.at.line,
+                column: spaces as u64 + 1,
+            };
+            return self.fail(
+                tab,
+                "a tab indents this line; YAML indentation must be spaces",
+            );
+        }
+        let message = if quoted {
+            "this line is inside a quoted string: indent it deeper than the block around the string"
+        } else {
+            "this line is inside `[ ]` or `{ }`: indent it deeper than the block around the brackets"
+        };
+        self.fail(self.pos(), message)
     }
 
     /// `---` or `...` at the start of a line.
@@ -532,7 +526,6 @@ impl<'a> Parser<'a> {
     }
 
     /// `- ` (or `-` at the end of a line): a block sequence entry.
-    #[inline(always)]
     fn at_dash(&self) -> bool {
         self.peek() == b'-' && is_blank_or_end(self.byte(1))
     }
@@ -542,7 +535,6 @@ impl<'a> Parser<'a> {
         self.peek() == 0 || self.at_marker()
     }
 
-    #[inline(always)]
     fn column(&self) -> i64 {
         self.at.col as i64 - 1
     }
@@ -557,7 +549,6 @@ impl<'a> Parser<'a> {
 
     // ------------------------------------------------------------ budgets
 
-    #[inline(always)]
     fn count(&mut self, nodes: usize, at: Pos) -> Result<()> {
         self.nodes += nodes;
         if self.nodes <= MAX_NODES {
@@ -569,7 +560,7 @@ impl<'a> Parser<'a> {
 
     #[cold]
     fn too_many_nodes(&self, at: Pos) -> Result<()> {
-        if self.aliases_expanded {
+        if self.copied {
             self.fail(
                 at,
                 "too many YAML nodes once aliases are expanded (an alias bomb?)",
@@ -580,6 +571,19 @@ impl<'a> Parser<'a> {
                 format!("more than {MAX_NODES} YAML nodes; this is not a notary YAML"),
             )
         }
+    }
+
+    /// Counts a copy of a node (`extent`) made for an anchor or an alias.
+    fn copy(&mut self, extent: Extent, at: Pos) -> Result<()> {
+        self.copied = true;
+        self.copied_bytes += extent.bytes;
+        if self.copied_bytes > MAX_COPIED_BYTES {
+            return self.fail(
+                at,
+                "too much text once aliases are expanded (an alias bomb?)",
+            );
+        }
+        self.count(extent.nodes, at)
     }
 
     /// Opens a collection.
@@ -733,7 +737,7 @@ impl<'a> Parser<'a> {
                 // The anchored node starts on a later line, or is null.
                 self.end_line()?;
                 let node = self.node_below(ctx.indent, after_anchor, ctx.map_value, true)?;
-                return Ok(self.close_anchor(anchor, node));
+                return self.close_anchor(anchor, node);
             }
         }
         let double = ctx.anchored && anchor.is_some();
@@ -750,7 +754,7 @@ impl<'a> Parser<'a> {
             b'|' | b'>' if double => return second_anchor(),
             b'|' | b'>' => {
                 let node = self.block_scalar(ctx.indent)?;
-                return Ok(self.close(anchor, node));
+                return self.close(anchor, node);
             }
             b'*' if anchor.is_some() => {
                 return self.fail(self.pos(), "an alias (`*name`) cannot have an anchor");
@@ -774,6 +778,10 @@ impl<'a> Parser<'a> {
         if double {
             return second_anchor();
         }
+        if ctx.anchored && matches!(atom, Atom::Alias(_)) {
+            // `&b` on the line above, as `&b *a` on one line.
+            return self.fail(at.pos(), "an alias (`*name`) cannot have an anchor");
+        }
         let node = match atom {
             Atom::Plain(first) => {
                 let text = self.plain_rest(first, Some(ctx.indent))?;
@@ -784,7 +792,7 @@ impl<'a> Parser<'a> {
             Atom::Empty(pos) => self.scalar(Value::Null, pos)?,
         };
         self.end_line()?;
-        Ok(self.close(anchor, node))
+        self.close(anchor, node)
     }
 
     /// A node that starts on a later line (after `key:` or `- ` with nothing
@@ -975,8 +983,11 @@ impl<'a> Parser<'a> {
                         pos: at,
                         value: Value::Str(name.clone()),
                     },
-                    size: 1,
-                    height: 0,
+                    extent: Extent {
+                        nodes: 1,
+                        height: 0,
+                        bytes: name.len(),
+                    },
                 }
             };
             self.anchors.insert(anchor.name, named);
@@ -992,7 +1003,7 @@ impl<'a> Parser<'a> {
         let mut pos = self.pos();
         self.enter(pos)?;
         let indent = col as i64 - 1;
-        let mut items = Vec::with_capacity(4);
+        let mut items = Vec::new();
         loop {
             self.bump();
             let blanks = self.at.i;
@@ -1048,7 +1059,7 @@ impl<'a> Parser<'a> {
         self.leave();
         Ok(Node {
             pos,
-            value: Value::Seq(items),
+            value: Value::Seq(tight(items)),
         })
     }
 
@@ -1075,7 +1086,7 @@ impl<'a> Parser<'a> {
         let start = self.pos();
         self.enter(start)?;
         self.bump();
-        let mut items = Vec::with_capacity(4);
+        let mut items = Vec::new();
         loop {
             self.skip_flow_space()?;
             match self.peek() {
@@ -1097,7 +1108,7 @@ impl<'a> Parser<'a> {
         self.leave();
         Ok(Node {
             pos: start,
-            value: Value::Seq(items),
+            value: Value::Seq(tight(items)),
         })
     }
 
@@ -1227,7 +1238,7 @@ impl<'a> Parser<'a> {
             Atom::Collection(node) | Atom::Alias(node) => node,
             Atom::Empty(pos) => self.scalar(Value::Null, pos)?,
         };
-        Ok(self.close(anchor, node))
+        self.close(anchor, node)
     }
 
     /// The first part of a node inside `[ ]` or `{ }`: its anchor, where
@@ -1296,7 +1307,6 @@ impl<'a> Parser<'a> {
 
     /// `&name`, if the parser is at one; leaves the parser after the name.
     /// The anchor is open until `close` gives it its node.
-    #[inline(always)]
     fn anchor(&mut self) -> Result<Option<Anchored<'a>>> {
         if self.peek() != b'&' {
             return Ok(None);
@@ -1330,26 +1340,28 @@ impl<'a> Parser<'a> {
 
     /// Gives an open anchor its node, unless an anchor of the same name
     /// inside that node has taken the name since.
-    fn close_anchor(&mut self, anchor: Anchored<'a>, node: Node) -> Node {
+    /// The anchor keeps a copy of its node, counted in the budgets: an
+    /// anchor nested in anchors is in each of their copies.
+    fn close_anchor(&mut self, anchor: Anchored<'a>, node: Node) -> Result<Node> {
         if matches!(self.anchors.get(anchor.name), Some(Anchor::Open(serial)) if *serial == anchor.serial)
         {
-            let (size, height) = measure(&node);
+            let extent = measure(&node);
+            self.copy(extent, node.pos)?;
             self.anchors.insert(
                 anchor.name,
                 Anchor::Node {
                     node: node.clone(),
-                    size,
-                    height,
+                    extent,
                 },
             );
         }
-        node
+        Ok(node)
     }
 
-    fn close(&mut self, anchor: Option<Anchored<'a>>, node: Node) -> Node {
+    fn close(&mut self, anchor: Option<Anchored<'a>>, node: Node) -> Result<Node> {
         match anchor {
             Some(anchor) => self.close_anchor(anchor, node),
-            None => node,
+            None => Ok(node),
         }
     }
 
@@ -1362,7 +1374,7 @@ impl<'a> Parser<'a> {
         if name.is_empty() {
             return self.fail(at, "an alias (`*`) needs a name");
         }
-        let (size, height) = match self.anchors.get(name) {
+        let extent = match self.anchors.get(name) {
             None => return self.fail(at, format!("no anchor `&{name}` before this alias")),
             Some(Anchor::Open(_)) => {
                 return self.fail(
@@ -1370,12 +1382,15 @@ impl<'a> Parser<'a> {
                     format!("the alias `*{name}` is inside the node it refers to"),
                 );
             }
-            Some(Anchor::PlainKey(_)) => (1, 0),
-            Some(Anchor::Node { size, height, .. }) => (*size, *height),
+            Some(Anchor::PlainKey(text)) => Extent {
+                nodes: 1,
+                height: 0,
+                bytes: text.len(),
+            },
+            Some(Anchor::Node { extent, .. }) => *extent,
         };
-        self.aliases_expanded = true;
-        self.count(size, at)?;
-        if self.depth + height > MAX_DEPTH {
+        self.copy(extent, at)?;
+        if self.depth + extent.height > MAX_DEPTH {
             return self.fail(
                 at,
                 format!("nesting deeper than {MAX_DEPTH} levels is not supported"),
@@ -1506,6 +1521,9 @@ impl<'a> Parser<'a> {
                 self.skip_blanks();
             }
             if self.peek() != b'#' {
+                if indent.is_none() && self.peek() != 0 {
+                    self.check_flow_line(false)?;
+                }
                 self.check_indentation()?;
             }
             let continues = match indent {
@@ -1636,6 +1654,9 @@ impl<'a> Parser<'a> {
             }
             self.skip_blanks();
             if !is_break(self.peek()) {
+                if self.peek() != 0 {
+                    self.check_flow_line(true)?;
+                }
                 return Ok(empty);
             }
             self.bump_break();
@@ -1886,19 +1907,47 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The number of nodes (keys included) and the nesting height of `node`.
-fn measure(node: &Node) -> (usize, usize) {
+/// How much a copy of a node takes.
+#[derive(Clone, Copy)]
+struct Extent {
+    /// Nodes, keys included.
+    nodes: usize,
+    /// Nesting height: 0 for a scalar.
+    height: usize,
+    /// Bytes of its strings and keys.
+    bytes: usize,
+}
+
+/// What a copy of `node` takes.
+fn measure(node: &Node) -> Extent {
+    let collection = matches!(node.value, Value::Seq(_) | Value::Map(_));
+    let mut extent = Extent {
+        nodes: 1,
+        height: usize::from(collection),
+        bytes: 0,
+    };
+    let mut add = |child: Extent, key: Option<&Key>| {
+        extent.nodes += child.nodes + usize::from(key.is_some());
+        extent.height = extent.height.max(child.height + 1);
+        extent.bytes += child.bytes + key.map_or(0, |key| key.name.len());
+    };
     match &node.value {
-        Value::Seq(items) => items.iter().fold((1, 1), |(size, height), item| {
-            let (s, h) = measure(item);
-            (size + s, height.max(h + 1))
-        }),
-        Value::Map(entries) => entries.iter().fold((1, 1), |(size, height), (_, value)| {
-            let (s, h) = measure(value);
-            (size + 1 + s, height.max(h + 1))
-        }),
-        _ => (1, 0),
+        Value::Str(text) => extent.bytes = text.len(),
+        Value::Seq(items) => items.iter().for_each(|item| add(measure(item), None)),
+        Value::Map(entries) => entries
+            .iter()
+            .for_each(|(key, value)| add(measure(value), Some(key))),
+        _ => {}
     }
+    extent
+}
+
+/// A finished collection's items without spare room: a list grows by four
+/// items at first, so one-item lists nested in one-item lists would take
+/// four times the memory their nodes need.
+fn tight<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }
 
 /// A copy of `node` with every node and key in it placed at `pos`.
@@ -2018,9 +2067,9 @@ fn sorted_ids(entries: &[(Key, Node)]) -> Vec<(KeyId<'_>, usize)> {
 
 impl Entries {
     fn new() -> Entries {
-        // Room for a chain's few keys at once.
+        // No room yet: an empty `{}` then takes no memory but its node.
         Entries {
-            list: Vec::with_capacity(4),
+            list: Vec::new(),
             unchecked: false,
             merges: Vec::new(),
         }
@@ -2081,7 +2130,7 @@ impl Entries {
     /// serde-saphyr placed them; copies of aliases inside stay at their alias.
     fn finish(mut self, copies: &Copies) -> Result<Vec<(Key, Node)>> {
         if !self.unchecked && self.merges.is_empty() {
-            return Ok(self.list);
+            return Ok(tight(self.list));
         }
         let explicit = sorted_ids(&self.list);
         if self.unchecked {
@@ -2136,7 +2185,7 @@ impl Entries {
                 self.list.push((key, value));
             }
         }
-        Ok(self.list)
+        Ok(tight(self.list))
     }
 }
 
@@ -2691,9 +2740,28 @@ mod tests {
             "2:1: a document marker (`---` or `...`) inside `[ ]` or `{ }`; close the brackets first"
         );
         assert_eq!(
-            error("a: [x\n: y]\n"),
-            "2:1: in `[ ]`, a key and its `:` must be on one line"
+            error("a: [x\n : y]\n"),
+            "2:2: in `[ ]`, a key and its `:` must be on one line"
         );
+        // The lines inside brackets are indented deeper than the block
+        // around them (yaml-test-suite 9C9N); a closing bracket may be at
+        // its column, as in JSON.
+        let shallow = "indent it deeper than the block around the brackets";
+        assert_eq!(
+            error("a: [x,\ny]\n"),
+            format!("2:1: this line is inside `[ ]` or `{{ }}`: {shallow}")
+        );
+        assert_eq!(
+            error("- a: {b: 1,\n  c: 2}\n"),
+            format!("2:3: this line is inside `[ ]` or `{{ }}`: {shallow}")
+        );
+        assert_eq!(
+            error("a: [x\ny]\n"),
+            format!("2:1: this line is inside `[ ]` or `{{ }}`: {shallow}")
+        );
+        assert_eq!(values("a: [x,\n z\n]\n"), "{a: [\"x\", \"z\"]}");
+        assert_eq!(values("- a: {b: 1,\n   c: 2\n  }\n"), "[{a: {b: 1, c: 2}}]");
+        assert_eq!(values("[x,\nz]\n"), "[\"x\", \"z\"]");
         assert_eq!(
             error("a: ]\n"),
             "1:4: `]` without a matching opening bracket"
@@ -2914,6 +2982,18 @@ mod tests {
             error("\"a\n b\": 1\n"),
             "1:1: a mapping key must fit on one line"
         );
+        // A quoted string's lines are indented deeper than the block around
+        // it (yaml-test-suite QB6E); at the top, anywhere.
+        assert_eq!(
+            error("a: \"x\ny\"\n"),
+            "2:1: this line is inside a quoted string: indent it deeper than the block around the string"
+        );
+        assert_eq!(
+            error("- 'x\n\n y\n\nz'\n"),
+            "5:1: this line is inside a quoted string: indent it deeper than the block around the string"
+        );
+        assert_eq!(values("a: \"x\n\n y\"\n"), "{a: \"x\\ny\"}");
+        assert_eq!(values("'x\ny'\n"), "\"x y\"");
     }
 
     #[test]
@@ -2999,9 +3079,24 @@ mod tests {
             error("a: &x 1\n*x : 2\n"),
             "2:1: an alias (`*name`) as a mapping key is not supported"
         );
+        // The anchor on the key's line or above the alias: one message.
+        let anchored = "an alias (`*name`) cannot have an anchor";
+        assert_eq!(error("a: 1\nk: &b *a\n"), format!("2:7: {anchored}"));
+        assert_eq!(error("a: &a 1\nk: &b *a\n"), format!("2:7: {anchored}"));
+        assert_eq!(error("a: &a 1\nk: &b\n  *a\n"), format!("3:3: {anchored}"));
         assert_eq!(
-            error("a: &x *y\n"),
-            "1:7: an alias (`*name`) cannot have an anchor"
+            error("a: &a 1\nk:\n- &b\n  *a\n"),
+            format!("4:3: {anchored}")
+        );
+        assert_eq!(
+            error("a: &a 1\nk: [&b\n  *a]\n"),
+            format!("3:3: {anchored}")
+        );
+        // Above a mapping whose first key is an alias, the key is the
+        // mistake.
+        assert_eq!(
+            error("a: &a 1\nk: &b\n  *a : 2\n"),
+            "3:3: an alias (`*name`) as a mapping key is not supported"
         );
         assert_eq!(
             error("a: &x\n  &y 1\n"),
@@ -3144,10 +3239,14 @@ mod tests {
         assert_eq!(values("a:\tb\nc: x\t# c\n"), "{a: \"b\", c: \"x\"}");
         assert_eq!(values("-\tx\n"), "[\"x\"]");
         assert_eq!(
-            values("a: \"x\n\ty\"\nb: |\n  \tt\n"),
+            values("a: \"x\n \ty\"\nb: |\n  \tt\n"),
             "{a: \"x y\", b: \"\\tt\\n\"}"
         );
+        assert_eq!(values("\"x\n\ty\"\n"), "\"x y\"");
         let message = "a tab indents this line; YAML indentation must be spaces";
+        // The line of a quoted string must be indented deeper than `a`,
+        // with spaces (yaml-test-suite DK95/01).
+        assert_eq!(error("a: \"x\n\ty\"\n"), format!("2:1: {message}"));
         assert_eq!(error("chains:\n\tKMD: {}\n"), format!("2:1: {message}"));
         assert_eq!(error("a:\n  \tb\n"), format!("2:3: {message}"));
         assert_eq!(error("a: [x,\n\ty]\n"), format!("2:1: {message}"));
@@ -3242,6 +3341,56 @@ mod tests {
         assert_eq!(
             error(&format!("[{items}]")),
             "1:500000: more than 250000 YAML nodes; this is not a notary YAML"
+        );
+    }
+
+    /// `x:` and `levels` anchored lists nested in each other around `items`
+    /// strings.
+    fn nested_anchors(levels: usize, items: usize) -> String {
+        let open: String = (0..levels).map(|i| format!("&a{i} [")).collect();
+        let inside = vec!["abcdefg"; items].join(",");
+        format!("x: {open}{inside}{}\n", "]".repeat(levels))
+    }
+
+    #[test]
+    fn anchors_nested_in_anchors_count_their_copies() {
+        // Each anchor keeps a copy of its node, with the anchors inside it:
+        // 62 anchors around 4100 items copy 62 * 4100 nodes, over the budget
+        // (a 2 MB text of them took 1.1 GB before they were counted).
+        assert_eq!(
+            error(&nested_anchors(62, 4100)),
+            "1:18: too many YAML nodes once aliases are expanded (an alias bomb?)"
+        );
+        // 3900 items: 248,000 nodes with the copies, within it.
+        let node = parse(&nested_anchors(62, 3900)).unwrap();
+        assert_eq!(measure(&node).nodes, 2 + 62 + 3900);
+        // Without the anchors, ten times as many items are no problem.
+        let inside = vec!["abcdefg"; 39_000].join(",");
+        let plain = format!("x: {}{inside}{}\n", "[".repeat(62), "]".repeat(62));
+        assert_eq!(
+            parse(&plain).map(|node| measure(&node).nodes),
+            Ok(2 + 62 + 39_000)
+        );
+    }
+
+    #[test]
+    fn aliases_of_long_strings_count_their_text() {
+        // An alias of a string is one node, however long the string: the
+        // bytes aliases and anchors copy are bounded too (4 MiB).
+        let long = "x".repeat(100 * 1024);
+        let aliases = |n: usize| format!("a: &a {long}\nb: [{}]\n", vec!["*a"; n].join(", "));
+        assert!(parse(&aliases(38)).is_ok());
+        assert_eq!(
+            error(&aliases(41)),
+            "2:161: too much text once aliases are expanded (an alias bomb?)"
+        );
+        // An anchored key of 1000 characters, copied by its aliases.
+        let key = "k".repeat(1000);
+        let keys = |n: usize| format!("&k {key}: 1\nb: [{}]\n", vec!["*k"; n].join(", "));
+        assert_eq!(parse(&keys(4000)).map(|_| ()), Ok(()));
+        assert!(
+            error(&keys(4200))
+                .ends_with("too much text once aliases are expanded (an alias bomb?)")
         );
     }
 
