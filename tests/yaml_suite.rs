@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use dokomodo::yaml::{self, Node, Value};
+use dokomodo::config::yaml::{self, Node, Value};
 use serde_json::Value as Json;
 
 /// Where the suite is: beside the clone (so in CI too).
