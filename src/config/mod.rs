@@ -804,14 +804,15 @@ impl Validator<'_> {
         if let Some(fork) = params
             .keys()
             .find(|p| acparams::FORK_PARAMS.contains(&p.as_str()))
-            .filter(|_| daemon.as_ref().is_none_or(|(d, _)| d == "komodod"))
+            .filter(|_| daemon.is_none())
         {
             return Err(self.err(
                 key.pos,
                 &field,
                 format!(
                     "`{fork}` is read only by a fork of komodod (mainline komodod ignores it and \
-                     would run another chain): name the fork's binary with `daemon`"
+                     would run another chain): name the fork's binary with `daemon` (for \
+                     example `daemon: /opt/marmara/komodod`)"
                 ),
             ));
         }

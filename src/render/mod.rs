@@ -220,16 +220,19 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     field("RELAY", Json::Raw("-1"));
     field("VALIDATE", Json::Raw("0"));
     field("prefetchlag", Json::Raw("-1"));
-    field("poll", Json::Raw("100"));
+    // KMD's differ: upstream adds it with iguana/coins/kmd_7776, an
+    // assetchain with the NAME_7776 komodod writes.
+    let kmd = chain.is_kmd();
+    field("poll", Json::Raw(if kmd { "10" } else { "100" }));
     field("active", Json::Raw("1"));
     field("agent", Json::Str("iguana"));
     field("method", Json::Str("addcoin"));
-    field("startpend", Json::Raw("4"));
-    field("endpend", Json::Raw("4"));
-    field("services", Json::Raw("129"));
-    field("maxpeers", Json::Raw("8"));
+    field("startpend", Json::Raw(if kmd { "8" } else { "4" }));
+    field("endpend", Json::Raw(if kmd { "8" } else { "4" }));
+    field("services", Json::Raw(if kmd { "0" } else { "129" }));
+    field("maxpeers", Json::Raw(if kmd { "32" } else { "8" }));
     field("newcoin", Json::Str(&chain.name));
-    field("name", Json::Str(&chain.name));
+    field("name", Json::Str(if kmd { "Komodo" } else { &chain.name }));
     field("hasheaders", Json::Raw("1"));
     field("useaddmultisig", Json::Raw("0"));
     field("netmagic", Json::Hex(&ports::netmagic(chain.derived.magic)));
@@ -252,9 +255,13 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     field("protover", Json::Raw("170002"));
     field("genesisblock", Json::Hex(GENESIS_BLOCK.trim()));
     field("debug", Json::Raw("0"));
-    field("seedipaddr", Json::Str(seed_ip));
+    if !kmd {
+        field("seedipaddr", Json::Str(seed_ip));
+    }
     field("sapling", Json::Raw("1"));
-    field("notarypay", Json::Raw(notarypay));
+    if !kmd {
+        field("notarypay", Json::Raw(notarypay));
+    }
     json.push_str("}\n");
     json
 }
