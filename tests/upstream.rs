@@ -260,3 +260,61 @@ chains:
     assert_eq!(doge["rpchost"], "doge:22555");
     assert!(doge["path"].as_str().unwrap().ends_with("/.dogecoin"));
 }
+
+#[test]
+fn iguana_gets_a_bracketed_ipv6_rpchost_and_never_one_longer_than_its_buffer() {
+    let yaml = "\
+rpc: {allow: ['fd00::/8']}
+chains:
+  BEER: {ac_supply: 100000000, host: 'fd00::5'}
+";
+    let beer = addcoin_of(yaml, &["BEER"]).remove(0);
+    assert_eq!(beer["rpchost"], "[fd00::5]:8923");
+
+    let long = format!("{}.example", "a".repeat(60) + "." + &"b".repeat(54));
+    assert_eq!(format!("{long}:8923").len(), 128);
+    let yaml = format!(
+        "rpc: {{allow: [10.0.0.0/8]}}\nchains:\n  BEER: {{ac_supply: 100000000, host: {long}}}\n"
+    );
+    let out = Run::new(&yaml).args(&["check"]).output();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "chains.BEER.host: `{long}:8923` is 128 bytes; iguana holds at most 127 bytes of \
+             host:port (a longer one overflows into the chain's credentials): use a shorter name"
+        )),
+        "{stderr}"
+    );
+    let ok = format!("{}.example", "a".repeat(60) + "." + &"b".repeat(53));
+    let yaml = format!(
+        "rpc: {{allow: [10.0.0.0/8]}}\nchains:\n  BEER: {{ac_supply: 100000000, host: {ok}}}\n"
+    );
+    Run::new(&yaml).args(&["check"]).status(0);
+}
+
+#[test]
+fn check_warns_about_a_host_outside_a_private_network() {
+    let yaml = "\
+rpc: {allow: [0.0.0.0/0]}
+chains:
+  BEER: {ac_supply: 100000000, host: 203.0.113.7}
+  PIZZA: {ac_supply: 100000000, host: pizza.example.com}
+  KMD: {host: 10.1.2.3}
+  DOC: {ac_supply: 100000000}
+";
+    let (_, stderr) = Run::new(yaml).args(&["check"]).status(0);
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("is not a private"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{stderr}");
+    assert!(
+        warned[0].contains("chains.BEER.host `203.0.113.7`"),
+        "{stderr}"
+    );
+    assert!(
+        warned[1].contains("chains.PIZZA.host `pizza.example.com`"),
+        "{stderr}"
+    );
+}

@@ -168,6 +168,9 @@ fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Some(other) => return Err(other.unexpected().into()),
     }
     let config = global.load()?;
+    for warning in config::warnings(&config) {
+        warn!("{warning}");
+    }
     let mut out = format!(
         "{}: {} chain(s), valid\n",
         config.path.display(),

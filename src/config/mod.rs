@@ -207,6 +207,58 @@ impl Chain {
     pub fn is_remote(&self) -> bool {
         !is_loopback(&self.host)
     }
+    /// `host:rpcport` as iguana's `rpchost` and libcurl take it: an IPv6
+    /// address in brackets.
+    pub fn rpchost(&self) -> String {
+        rpchost(&self.host, self.rpc_port())
+    }
+}
+
+/// `host:port`, with an IPv6 address in brackets (libcurl reads the last
+/// `:` of an unbracketed one as the port's).
+pub fn rpchost(host: &str, port: u16) -> String {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// iguana copies `rpchost` into `char serverport[128]` without a bound: 128
+/// bytes or more run into the credentials that follow (seen in its log).
+pub const MAX_RPCHOST: usize = 127;
+
+/// What `check` warns about without refusing: a chain whose `host` may be
+/// outside a private network. iguana's `walletpassphrase` sends the notary's
+/// key to a daemon over plain HTTP at that host.
+pub fn warnings(config: &Config) -> Vec<String> {
+    config
+        .chains
+        .iter()
+        .filter(|c| !is_private_host(&c.host))
+        .map(|c| {
+            format!(
+                "chains.{}.host `{}` is not a private or loopback address: iguana calls it over \
+                 plain HTTP with the chain's credentials, and walletpassphrase sends the \
+                 notary's key to a daemon that way; keep iguana and its daemons on an internal \
+                 network",
+                c.name, c.host
+            )
+        })
+        .collect()
+}
+
+/// A loopback or private address, or a single-label name (a compose service
+/// or Kubernetes Service name, resolved on the node's own network). A dotted
+/// name can be anywhere.
+fn is_private_host(host: &str) -> bool {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local()
+        }
+        Err(_) => !host.contains('.'),
+    }
 }
 
 impl Config {
@@ -749,7 +801,7 @@ impl Validator<'_> {
                             format!("`{}` is not a host name or IP address", printable(s)),
                         ));
                     }
-                    host = Some(s.to_owned());
+                    host = Some((s.to_owned(), v.pos));
                 }
                 "p2p_port" | "rpc_port" => claimed.push((k.name.as_str(), v)),
                 "p2p_port_override" => overrides[0] = Some(self.port(v, &f)?),
@@ -785,21 +837,26 @@ impl Validator<'_> {
                      (for example `daemon: dogecoind`)",
                 ));
             };
-            return Ok(Chain {
-                name: name.to_owned(),
-                ac_name,
-                datadir: Some(dir),
-                params,
-                // The top-level seeds are Komodo's: a coin has its own network.
-                addnode: own_seeds,
-                host: host.unwrap_or_else(|| name.to_ascii_lowercase()),
-                derived,
-                p2p_override: overrides[0],
-                rpc_override: overrides[1],
-                args: extra_args,
-                daemon,
-                coin: Some(coin),
-            });
+            let host_pos = host.as_ref().map_or(key.pos, |h| h.1);
+            return self.within_iguana_buffer(
+                Chain {
+                    name: name.to_owned(),
+                    ac_name,
+                    datadir: Some(dir),
+                    params,
+                    // The top-level seeds are Komodo's: a coin has its own network.
+                    addnode: own_seeds,
+                    host: host.map_or_else(|| name.to_ascii_lowercase(), |h| h.0),
+                    derived,
+                    p2p_override: overrides[0],
+                    rpc_override: overrides[1],
+                    args: extra_args,
+                    daemon,
+                    coin: Some(coin),
+                },
+                host_pos,
+                &field,
+            );
         }
         if let Some(fork) = params
             .keys()
@@ -855,7 +912,8 @@ impl Validator<'_> {
             }
         }
         let addnode = merge_seeds(own_seeds, default_seeds);
-        Ok(Chain {
+        let host_pos = host.as_ref().map_or(key.pos, |h| h.1);
+        let chain = Chain {
             name: name.to_owned(),
             datadir: if is_kmd {
                 None
@@ -865,14 +923,33 @@ impl Validator<'_> {
             ac_name,
             params,
             addnode,
-            host: host.unwrap_or_else(|| name.to_ascii_lowercase()),
+            host: host.map_or_else(|| name.to_ascii_lowercase(), |h| h.0),
             derived,
             p2p_override: overrides[0],
             rpc_override: overrides[1],
             args: extra_args,
             daemon: daemon.map_or_else(|| "komodod".to_owned(), |d| d.0),
             coin: None,
-        })
+        };
+        self.within_iguana_buffer(chain, host_pos, &field)
+    }
+
+    /// Refuses a `host:rpcport` iguana cannot hold (see `MAX_RPCHOST`).
+    fn within_iguana_buffer(&self, chain: Chain, pos: Pos, field: Field<'_>) -> Result<Chain> {
+        let rpchost = chain.rpchost();
+        if rpchost.len() > MAX_RPCHOST {
+            return Err(self.err(
+                pos,
+                &Dotted(field, "host"),
+                format!(
+                    "`{rpchost}` is {} bytes; iguana holds at most {MAX_RPCHOST} bytes of \
+                     host:port (a longer one overflows into the chain's credentials): use a \
+                     shorter name",
+                    rpchost.len()
+                ),
+            ));
+        }
+        Ok(chain)
     }
 
     /// What a coin cannot have: an -ac_* identity, a datadir under

@@ -239,10 +239,7 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
     field("p2p", Json::Num(chain.p2p_port().into()));
     field("rpc", Json::Num(chain.rpc_port().into()));
     if chain.is_remote() {
-        field(
-            "rpchost",
-            Json::Str(&format!("{}:{}", chain.host, chain.rpc_port())),
-        );
+        field("rpchost", Json::Str(&chain.rpchost()));
     }
     field("pubval", Json::Raw("60"));
     field("p2shval", Json::Raw("85"));
@@ -291,10 +288,7 @@ fn coin_addcoin(chain: &Chain, coin: &Coin, home: &Path) -> String {
     field("p2p", &chain.p2p_port().to_string());
     field("rpc", &chain.rpc_port().to_string());
     if chain.is_remote() {
-        field(
-            "rpchost",
-            &string(&format!("{}:{}", chain.host, chain.rpc_port())),
-        );
+        field("rpchost", &string(&chain.rpchost()));
     }
     field("pubval", &coin.pubval.to_string());
     field("p2shval", &coin.p2shval.to_string());
