@@ -38,6 +38,31 @@ pub fn members(text: &str) -> Option<Vec<(String, &str)>> {
     }
 }
 
+/// The items of the JSON array `text`, each as its raw JSON text. `None`
+/// when `text` is not one well-formed array.
+pub fn items(text: &str) -> Option<Vec<&str>> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut out = Vec::new();
+    if b.get(i) == Some(&b']') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(out);
+    }
+    loop {
+        let end = skip_value(b, i)?;
+        out.push(&text[i..end]);
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b']') => return (skip_ws(b, i + 1) == b.len()).then_some(out),
+            _ => return None,
+        }
+    }
+}
+
 /// The raw value of member `key` of the object `text`.
 pub fn member<'t>(text: &'t str, key: &str) -> Option<&'t str> {
     members(text)?
@@ -187,6 +212,18 @@ pub fn string_literal(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn array_items_are_raw_values() {
+        assert_eq!(
+            items(" [1, \"a\" ,{\"b\":[2]}] "),
+            Some(vec!["1", "\"a\"", "{\"b\":[2]}"])
+        );
+        assert_eq!(items("[]"), Some(vec![]));
+        assert_eq!(items("[1,]"), None);
+        assert_eq!(items("[1] x"), None);
+        assert_eq!(items("{}"), None);
+    }
 
     #[test]
     fn json_strings_are_escaped() {

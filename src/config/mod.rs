@@ -2,6 +2,7 @@
 //! validation. Every error names the file, the line and column, and the field.
 
 pub mod acparams;
+pub mod elected;
 pub mod ports;
 pub mod yaml;
 
@@ -49,6 +50,10 @@ pub struct Iguana {
     pub myipaddr: Option<std::net::Ipv4Addr>,
     /// Other notaries' IPv4 addresses, given to iguana's `addnotary`.
     pub notaries: Vec<std::net::Ipv4Addr>,
+    /// The dPoW port of this season's elected file (`port`), for the files
+    /// that publish it (compose, Kubernetes); `run iguana` checks it against
+    /// the elected file iguana reads.
+    pub dpow_port: Option<u16>,
 }
 
 impl Default for Iguana {
@@ -59,6 +64,7 @@ impl Default for Iguana {
             startup: true,
             myipaddr: None,
             notaries: Vec::new(),
+            dpow_port: None,
         }
     }
 }
@@ -431,7 +437,14 @@ type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 const TOP_KEYS: &[&str] = &["pubkey", "addnode", "rpc", "user", "iguana", "chains"];
 const RPC_KEYS: &[&str] = &["allow"];
-const IGUANA_KEYS: &[&str] = &["elected", "workdir", "startup", "myipaddr", "notaries"];
+const IGUANA_KEYS: &[&str] = &[
+    "elected",
+    "workdir",
+    "startup",
+    "myipaddr",
+    "notaries",
+    "dpow_port",
+];
 /// The keys of a chain besides its `-ac_*` parameters (`acparams::PARAMS`).
 pub const CHAIN_KEYS: &[&str] = &[
     "ac_name",
@@ -675,6 +688,7 @@ impl Validator<'_> {
                     }
                 },
                 "myipaddr" => iguana.myipaddr = Some(self.ipv4(value, &"iguana.myipaddr")?),
+                "dpow_port" => iguana.dpow_port = Some(self.port(value, &"iguana.dpow_port")?),
                 "notaries" => {
                     let items = self.list(
                         value,

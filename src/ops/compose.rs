@@ -39,6 +39,8 @@ Options:
                          (127.0.0.1, or a private address for an iguana on another
                          host); never all addresses
   --no-iguana            leave iguana out (chains for another host)
+  --elected FILE         this season's elected file: iguana's dPoW port is its
+                         `port` (else `iguana.dpow_port` of the YAML)
   --project NAME         the compose project name (default dokomodo)
 ";
 
@@ -55,6 +57,9 @@ pub struct Options {
     pub iguana: bool,
     pub project: String,
     pub chains: Vec<String>,
+    /// `--elected FILE`: the season's elected file, whose `port` iguana's
+    /// dPoW bus listens on (else `iguana.dpow_port` of the YAML).
+    pub elected: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -70,6 +75,7 @@ impl Default for Options {
             iguana: true,
             project: "dokomodo".to_owned(),
             chains: Vec::new(),
+            elected: None,
         }
     }
 }
@@ -97,6 +103,23 @@ pub enum ComposeError {
         "chain {chain}: host `iguana` is the iguana service's name; set the chain's `host` to another name"
     )]
     IguanaName { chain: String },
+    #[error(
+        "{file}: iguana's dPoW port comes from this season's elected file: pass --elected FILE, \
+         or set iguana.dpow_port to the file's `port`"
+    )]
+    NoDpowPort { file: String },
+    #[error("{path}: {reason}")]
+    Elected { path: String, reason: String },
+    #[error(
+        "{path} gives dPoW port {from_file}, but {file} has iguana.dpow_port {from_yaml}: \
+         iguana binds the file's port, so correct iguana.dpow_port"
+    )]
+    DpowPortDiffers {
+        path: String,
+        file: String,
+        from_file: u16,
+        from_yaml: u16,
+    },
     #[error(
         "{file}: rpc.allow ({allow}) has no IPv4 network or address for the containers' network, so \
          komodod would refuse iguana's RPC calls: add one (for example 172.20.0.0/16) to rpc.allow, \
@@ -252,6 +275,7 @@ pub fn parse_args(
                 }
             }
             Long("no-iguana") => o.iguana = false,
+            Long("elected") => o.elected = Some(path_value(parser, "--elected")?.into()),
             Long("project") => {
                 let v = parser.value()?.string()?;
                 let ok = v.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
@@ -387,6 +411,31 @@ fn network(config: &Config, opts: &Options, needed: bool) -> Result<Network, Com
 }
 
 /// The compose file for `config`, as text.
+/// iguana's dPoW port: the elected file's, or the YAML's when no file is given.
+fn dpow_port(config: &Config, opts: &Options) -> Result<u16, ComposeError> {
+    let file = config.path.display().to_string();
+    let Some(path) = &opts.elected else {
+        return config
+            .iguana
+            .dpow_port
+            .ok_or(ComposeError::NoDpowPort { file });
+    };
+    let shown = path.display().to_string();
+    let elected = crate::config::elected::load(path).map_err(|reason| ComposeError::Elected {
+        path: shown.clone(),
+        reason,
+    })?;
+    match config.iguana.dpow_port {
+        Some(from_yaml) if from_yaml != elected.port => Err(ComposeError::DpowPortDiffers {
+            path: shown,
+            file,
+            from_file: elected.port,
+            from_yaml,
+        }),
+        _ => Ok(elected.port),
+    }
+}
+
 pub fn generate(config: &Config, opts: &Options) -> Result<String, ComposeError> {
     let file = config.path.display().to_string();
     let selected: Vec<&Chain> = if opts.chains.is_empty() {
@@ -442,12 +491,19 @@ pub fn generate(config: &Config, opts: &Options) -> Result<String, ComposeError>
     }
     let on_network = planned.iter().any(|p| p.placement == Placement::Service);
     let net = network(config, opts, opts.iguana && on_network)?;
+    // Without iguana no dPoW port is published, so none is needed.
+    let dpow_port = if opts.iguana {
+        dpow_port(config, opts)?
+    } else {
+        0
+    };
     Ok(Writer {
         config,
         opts,
         planned: &planned,
         elsewhere: &elsewhere,
         net: &net,
+        dpow_port,
         out: String::new(),
     }
     .write())
@@ -484,11 +540,10 @@ struct Writer<'a> {
     planned: &'a [Planned<'a>],
     elsewhere: &'a [&'a Chain],
     net: &'a Network,
+    /// iguana's dPoW port (see `dpow_port`).
+    dpow_port: u16,
     out: String,
 }
-
-const IGUANA_PEER_PORT_NOTARY: u16 = 13848;
-const IGUANA_PEER_PORT_3RD_PARTY: u16 = 13845;
 
 impl Writer<'_> {
     fn line(&mut self, s: &str) {
@@ -525,14 +580,6 @@ impl Writer<'_> {
             IpAddr::V4(v4) => format!("\"{v4}:{port}:{port}\""),
             IpAddr::V6(v6) => format!("\"[{v6}]:{port}:{port}\""),
         })
-    }
-
-    fn iguana_peer_port(&self) -> u16 {
-        if self.config.iguana.elected == "3rd_party" {
-            IGUANA_PEER_PORT_3RD_PARTY
-        } else {
-            IGUANA_PEER_PORT_NOTARY
-        }
     }
 
     fn write(mut self) -> String {
@@ -756,7 +803,7 @@ impl Writer<'_> {
             None => self.line("      notary: {}"),
         }
         self.line("    ports:");
-        let peer = self.iguana_peer_port();
+        let peer = self.dpow_port;
         let _ = writeln!(
             self.out,
             "      # dPoW peer port. iguana's own RPC is unauthenticated: never publish it.\n      - \"{peer}:{peer}\""
@@ -835,8 +882,22 @@ mod tests {
         generate(&config(yaml), &opts)
     }
 
+    /// dPoW's elected files, as CI has them beside the clone.
+    fn upstream_elected(name: &str) -> String {
+        format!(
+            "{}/../shared/upstream/dpow/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// `generate_with`, given this season's elected file unless `args` name one.
     fn generated(yaml: &str, args: &[&str]) -> String {
-        generate_with(yaml, args).unwrap()
+        let elected = upstream_elected("elected");
+        let mut args = args.to_vec();
+        if !args.contains(&"--elected") {
+            args.extend(["--elected", &elected]);
+        }
+        generate_with(yaml, &args).unwrap()
     }
 
     /// The lines of one service's block.
@@ -1062,6 +1123,38 @@ mod tests {
     #[test]
     fn third_party_iguana_publishes_its_own_peer_port() {
         let yaml = "rpc:\n  allow: [172.20.0.0/16]\niguana:\n  elected: 3rd_party\nchains:\n  BEER: {ac_supply: 100000000}\n";
-        assert!(generated(yaml, &[]).contains("- \"13845:13845\""));
+        let elected = upstream_elected("3rd_party");
+        let text = generated(yaml, &["--elected", &elected]);
+        assert!(text.contains("- \"13845:13845\""), "{text}");
+    }
+
+    #[test]
+    fn the_dpow_port_comes_from_the_elected_file_or_the_yaml() {
+        let notary = upstream_elected("elected");
+        assert!(generated(DEV, &[]).contains("- \"13848:13848\""));
+        let with_port = DEV.replace("chains:", "iguana: {dpow_port: 13348}\nchains:");
+        assert!(
+            generate_with(&with_port, &[])
+                .unwrap()
+                .contains("- \"13348:13348\"")
+        );
+        assert_eq!(
+            generate_with(DEV, &[]).unwrap_err().to_string(),
+            "notary.yaml: iguana's dPoW port comes from this season's elected file: pass \
+             --elected FILE, or set iguana.dpow_port to the file's `port`"
+        );
+        assert_eq!(
+            generate_with(&with_port, &["--elected", &notary])
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "{notary} gives dPoW port 13848, but notary.yaml has iguana.dpow_port 13348: \
+                 iguana binds the file's port, so correct iguana.dpow_port"
+            )
+        );
+        assert!(
+            generate_with(DEV, &["--no-iguana"]).is_ok(),
+            "no iguana, no port needed"
+        );
     }
 }
