@@ -2,6 +2,7 @@
 //! validation. Every error names the file, the line and column, and the field.
 
 pub mod acparams;
+pub mod import;
 pub mod ports;
 pub mod yaml;
 
