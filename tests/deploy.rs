@@ -192,8 +192,13 @@ fn compose_output_for_the_dev_chains_is_accepted_by_docker_compose() {
 }
 
 #[test]
-fn compose_output_for_the_59_production_chains_is_accepted_by_docker_compose() {
-    compose_accepts("examples/production.yaml", 59);
+fn compose_output_for_all_59_chains_is_accepted_by_docker_compose() {
+    compose_accepts("examples/all-chains.yaml", 59);
+}
+
+#[test]
+fn compose_output_for_the_season_s_12_chains_is_accepted_by_docker_compose() {
+    compose_accepts("examples/production.yaml", 12);
 }
 
 #[test]
