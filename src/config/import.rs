@@ -493,18 +493,28 @@ impl Merge<'_> {
                     changes.join(", ")
                 ));
             }
-            let extra: Vec<String> = own_seeds
+            // The operator's own seeds stay, unless the chain changed: a
+            // chain with other parameters is another network.
+            let mut extra: Vec<String> = own_seeds
                 .iter()
                 .filter(|s| !entry.seeds.contains(s))
                 .cloned()
                 .collect();
             if !extra.is_empty() {
+                let what = if changes.is_empty() {
+                    "kept its own seeds that"
+                } else {
+                    "dropped its own seeds (they served the old parameters) that"
+                };
                 notes.push(format!(
-                    "chain {}: kept seeds {} lists not: {}",
+                    "chain {}: {what} {} does not list: {}",
                     chain.name,
                     self.list_name,
                     extra.join(", ")
                 ));
+                if !changes.is_empty() {
+                    extra.clear();
+                }
             }
             // The base chain's own keys stay; identity, seeds and upstream's
             // flags come from upstream.
@@ -880,10 +890,11 @@ chains:
   OLD: {ac_supply: 7}
   bbb:   # mine
     ac_name: BBB
-    ac_supply: 1
+    ac_supply: 2000
     host: 127.0.0.1
     addnode: [8.8.8.8]
     args: [-addressindex=0]
+  AAA: {ac_supply: 999, addnode: [7.7.7.7]}
 user: komodo
 ";
         let out = run(LIST, Some(base)).unwrap();
@@ -920,11 +931,12 @@ user: komodo
         assert_eq!(
             out.notes,
             [
-                "chain bbb: -ac_* parameters changed: ac_supply 1 -> 2000",
-                "chain bbb: kept seeds list.json lists not: 8.8.8.8",
+                "chain bbb: kept its own seeds that list.json does not list: 8.8.8.8",
                 "chain bbb: args: -addressindex=1 replaces -addressindex=0",
+                "chain AAA: -ac_* parameters changed: ac_supply 999 -> 1000, ac_end 1 added",
+                "chain AAA: dropped its own seeds (they served the old parameters) that list.json does not list: 7.7.7.7",
                 "dropped 1 chain(s) no longer in list.json: OLD",
-                "added 2 chain(s) new in list.json: AAA, AAA_OLD",
+                "added 1 chain(s) new in list.json: AAA_OLD",
             ]
         );
         assert_eq!(run(LIST, Some(&out.yaml)).unwrap().yaml, out.yaml);
