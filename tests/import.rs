@@ -313,3 +313,15 @@ fn import_needs_a_file() {
         "dokomodo: error: import needs the path of an assetchains.json\ntry `dokomodo import --help`\n",
     );
 }
+
+#[test]
+fn import_help() {
+    let (stdout, stderr) = Run::new("").args(&["import", "--help"]).status(0);
+    assert!(
+        stdout.starts_with("Usage: dokomodo [--config PATH] import LIST.json\n"),
+        "{stdout}"
+    );
+    assert_eq!(stderr, "");
+    let (stdout, _) = Run::new("").args(&["--help"]).status(0);
+    assert!(stdout.contains("\n  import LIST.json "), "{stdout}");
+}
