@@ -160,8 +160,8 @@ INIT_LIMIT=$(times_ "$FASTEST" 1.5)
 # ---------------------------------------------------------------- 2. run komodod
 echo "== 2/7 start-up: dokomodo run komodod vs the 2018 shell entrypoint" >&2
 YAML60=$WORK/production60.yaml
-cp examples/production.yaml "$YAML60"
-# examples/production.yaml has 59 chains (KMD included) and ends with the
+cp examples/all-chains.yaml "$YAML60"
+# examples/all-chains.yaml has 59 chains (KMD included) and ends with the
 # chains mapping: one more made-up chain makes 60.
 printf '  BENCH60: {ac_supply: 60606060, addnode: [78.47.196.146]}\n' >> "$YAML60"
 NCHAINS=$("$DOKOMODO" --config "$YAML60" check | sed -n '1s/.*: \([0-9]*\) chain(s).*/\1/p')
@@ -443,7 +443,7 @@ say ""
 
 say "## 2. \`dokomodo run komodod\` against the 2018 shell entrypoint"
 say ""
-say "Chain $CHAIN of a $NCHAINS-chain YAML (examples/production.yaml plus one chain),"
+say "Chain $CHAIN of a $NCHAINS-chain YAML (examples/all-chains.yaml plus one chain),"
 say "stand-in komodod \`/bin/true\`. Restart: the files are there and unchanged;"
 say "dokomodo reads the YAML, re-renders and compares the chain's files, starts"
 say "komodod and exits with it. \`bench/old-entrypoint.sh\` renders the same two conf"

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const PRODUCTION: &str = include_str!("../examples/production.yaml");
+const PRODUCTION: &str = include_str!("../examples/all-chains.yaml");
 const IO: i32 = 74;
 const CONFIG: i32 = 78;
 const OTHER_SEED: &str = "another seed, so every file differs";

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Regenerate tests/data/production_params.json from examples/production.yaml.
+"""Regenerate tests/data/production_params.json from examples/all-chains.yaml
+(every chain notarised since 2018; the file was examples/production.yaml until
+`dokomodo import` made that one the current season's list).
 
 PyYAML is not available, so this reads only the YAML subset that
-production.yaml uses: block mappings, one-line flow mappings of scalars and
+all-chains.yaml uses: block mappings, one-line flow mappings of scalars and
 flow lists, flow lists, comments,
 anchors (&a), aliases (*a) and merge keys (<<). Anything else is an error, so
 the JSON can never silently drift from the YAML.
@@ -17,7 +19,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-YAML = os.path.join(ROOT, "examples", "production.yaml")
+YAML = os.path.join(ROOT, "examples", "all-chains.yaml")
 OUT = os.path.join(ROOT, "tests", "data", "production_params.json")
 
 # Every -ac_* flag komodod's komodo_args reads (KomodoPlatform/komodo).
@@ -162,13 +164,13 @@ def build():
     doc = reader.block(0)
     chains = doc.get("chains")
     if not isinstance(chains, dict):
-        raise SystemExit("production.yaml: no chains mapping")
+        raise SystemExit("all-chains.yaml: no chains mapping")
     out = []
     for key, params in chains.items():
         params = dict(params or {})
         for k in params:
             if k not in KNOWN_AC and k not in OTHER_KEYS:
-                raise SystemExit("production.yaml: chain %s: unknown key %s" % (key, k))
+                raise SystemExit("all-chains.yaml: chain %s: unknown key %s" % (key, k))
         entry = {"key": key, "ac_name": params.pop("ac_name", key)}
         for k, v in params.items():
             if k.startswith("ac_"):
@@ -186,7 +188,7 @@ def main(argv):
             if f.read() != data:
                 print("tests/data/production_params.json is stale; rerun tests/gen_production_params.py")
                 return 1
-        print("production_params.json matches production.yaml")
+        print("production_params.json matches all-chains.yaml")
         return 0
     with open(OUT, "w") as f:
         f.write(data)

@@ -12,7 +12,7 @@ something that shares no code with it.
     python3 tests/port_oracle.py --strict   # fails on every mismatch, explained or not
 
 Chain parameters come from tests/data/production_params.json (generated from
-examples/production.yaml, one object per chain: ac_name plus -ac_* values as
+examples/all-chains.yaml, one object per chain: ac_name plus -ac_* values as
 they appear on the komodod command line). Published ports come from
 tests/data/published_ports.tsv, copied from independent public sources.
 """

@@ -318,3 +318,75 @@ chains:
         "{stderr}"
     );
 }
+
+/// `iguana.dpow_port` of an example YAML.
+fn dpow_port_of(example_name: &str) -> u16 {
+    let yaml = example(example_name);
+    let line = yaml
+        .lines()
+        .find(|l| l.trim_start().starts_with("dpow_port:"))
+        .unwrap_or_else(|| panic!("{example_name} has no iguana.dpow_port"));
+    line.split(':')
+        .nth(1)
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_dpow_port_everywhere_is_the_elected_files() {
+    for (yaml, file) in [
+        ("notary.yaml", "dpow/elected"),
+        ("production.yaml", "dpow/elected"),
+        ("thirdparty.yaml", "dpow/3rd_party"),
+    ] {
+        let elected = dokomodo::config::elected::load(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/upstream")
+                .join(file),
+        )
+        .unwrap();
+        assert_eq!(
+            dpow_port_of(yaml),
+            elected.port,
+            "examples/{yaml} against {file}"
+        );
+    }
+    let port = dpow_port_of("notary.yaml");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let compose = std::fs::read_to_string(root.join("compose.yaml")).unwrap();
+    assert!(
+        compose.contains(&format!("- \"{port}:{port}\"")),
+        "compose.yaml publishes iguana's dPoW port {port}"
+    );
+    let iguana = std::fs::read_to_string(root.join("deploy/kubernetes/iguana.yaml")).unwrap();
+    assert!(
+        iguana.contains(&format!("containerPort: {port}")),
+        "deploy/kubernetes/iguana.yaml exposes iguana's dPoW port {port}"
+    );
+    for text in [&compose, &iguana] {
+        for stale in [13348, 13345, 13845, 13848]
+            .into_iter()
+            .filter(|p| *p != port)
+        {
+            assert!(
+                !text.contains(&stale.to_string()),
+                "a stale dPoW port {stale}"
+            );
+        }
+    }
+}
+
+#[test]
+fn upstreams_elected_files_are_read_as_iguana_reads_them() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/dpow");
+    let notary = dokomodo::config::elected::load(&dir.join("elected")).unwrap();
+    let third = dokomodo::config::elected::load(&dir.join("3rd_party")).unwrap();
+    assert_eq!((notary.port, third.port), (13848, 13845));
+    assert!(notary.seeds.len() >= 8 && third.seeds.len() >= 8);
+    assert!(notary.seeds.contains(&"89.19.26.211".to_owned()));
+}

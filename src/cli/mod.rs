@@ -1,6 +1,7 @@
 //! The command line: parses arguments and wires the modules together.
 //! Data flows one way: config -> plan -> files -> exec.
 
+mod import;
 mod probe;
 
 use std::ffi::OsString;
@@ -42,6 +43,8 @@ Commands:
   status                         every chain's ports, host, and whether its RPC answers
   wait [--timeout S] [NAME...]   block until the chains' RPC answers
   compose [OPTIONS] [NAME...]    print a Docker Compose file for the chains
+  import LIST.json               print a notary YAML with upstream's assetchains
+                                 (merged into --config's YAML when given)
 
 Global options:
   --config PATH    the notary YAML (else $DOKOMODO_CONFIG, else /etc/dokomodo/notary.yaml)
@@ -126,6 +129,7 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "wait" => probe::wait(&mut global, &mut parser),
         "iguana-startup" => probe::iguana_startup(&mut global, &mut parser),
         "compose" => compose(&mut global, &mut parser),
+        "import" => import::command(&mut global, &mut parser),
         "help" => print(USAGE),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
     }

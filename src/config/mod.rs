@@ -3,6 +3,7 @@
 
 pub mod acparams;
 pub mod elected;
+pub mod import;
 pub mod ports;
 pub mod yaml;
 

@@ -27,7 +27,7 @@ pub fn cases() -> ProptestConfig {
 }
 
 pub const NOTARY: &str = include_str!("../../examples/notary.yaml");
-pub const PRODUCTION: &str = include_str!("../../examples/production.yaml");
+pub const PRODUCTION: &str = include_str!("../../examples/all-chains.yaml");
 
 // ---------------------------------------------------------------- mutations of the examples
 
@@ -241,7 +241,7 @@ pub fn apply(text: &str, mutation: &Mutation) -> String {
     }
 }
 
-/// `examples/notary.yaml` or `examples/production.yaml` after up to 7
+/// `examples/notary.yaml` or `examples/all-chains.yaml` after up to 7
 /// mutations.
 pub fn mutated_example() -> impl Strategy<Value = String> {
     (any::<bool>(), prop::collection::vec(mutation(), 1..8)).prop_map(|(production, mutations)| {
