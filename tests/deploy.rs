@@ -480,17 +480,27 @@ fn pods_get_longer_than_dokomodos_grace_to_stop() {
     }
 }
 
-/// The notary YAML the ConfigMap holds, written to a file.
-fn configmap_yaml(dir: &TempDir) -> PathBuf {
+/// One key of the ConfigMap, as the file it becomes in /etc/dokomodo.
+fn configmap_file(dir: &TempDir, key: &str) -> PathBuf {
     let code = std::fs::read_to_string(kube_dir().join("configmap.yaml")).unwrap();
     let body: String = code
         .lines()
-        .skip_while(|l| l.trim() != "notary.yaml: |")
+        .skip_while(|l| l.trim() != format!("{key}: |"))
         .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
         .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
         .collect();
-    assert!(body.contains("chains:"), "{body}");
-    dir.write("notary.yaml", body)
+    assert!(!body.trim().is_empty(), "no {key} in configmap.yaml");
+    dir.write(key, body)
+}
+
+/// The notary YAML the ConfigMap holds, written to a file beside the
+/// ConfigMap's other files (the elected file it names).
+fn configmap_yaml(dir: &TempDir) -> PathBuf {
+    configmap_file(dir, "elected-dev.json");
+    let yaml = configmap_file(dir, "notary.yaml");
+    assert!(std::fs::read_to_string(&yaml).unwrap().contains("chains:"));
+    yaml
 }
 
 #[test]

@@ -319,22 +319,18 @@ chains:
     );
 }
 
-/// `iguana.dpow_port` of an example YAML.
+/// iguana's dPoW port as an example YAML gives it (`iguana.dpow_port`, or
+/// the `port` of its `iguana.elected_file`).
 fn dpow_port_of(example_name: &str) -> u16 {
-    let yaml = example(example_name);
-    let line = yaml
-        .lines()
-        .find(|l| l.trim_start().starts_with("dpow_port:"))
-        .unwrap_or_else(|| panic!("{example_name} has no iguana.dpow_port"));
-    line.split(':')
-        .nth(1)
-        .unwrap()
-        .split('#')
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(example_name);
+    let mut config = dokomodo::config::load(&path).unwrap();
+    dokomodo::config::load_elected(&mut config).unwrap();
+    config
+        .iguana
+        .dpow_port()
+        .unwrap_or_else(|| panic!("{example_name} gives no dPoW port"))
 }
 
 #[test]

@@ -73,6 +73,12 @@ impl Global {
     pub(crate) fn load(&self) -> Result<Config> {
         Ok(config::load(&self.config_path())?)
     }
+    /// `load`, and the elected file the YAML names, for what uses it.
+    pub(crate) fn load_with_elected(&self) -> Result<Config> {
+        let mut config = self.load()?;
+        config::load_elected(&mut config)?;
+        Ok(config)
+    }
 }
 
 pub(crate) fn env(name: &str) -> Option<OsString> {
@@ -171,7 +177,7 @@ fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Some(Short('h') | Long("help")) => return print(CHECK_USAGE),
         Some(other) => return Err(other.unexpected().into()),
     }
-    let config = global.load()?;
+    let config = global.load_with_elected()?;
     for warning in config::warnings(&config) {
         warn!("{warning}");
     }
@@ -384,7 +390,10 @@ fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let Some(args) = role_args(global, parser, RENDER_USAGE, false)? else {
         return Ok(exit::OK);
     };
-    let config = global.load()?;
+    let config = match args.role {
+        Role::Iguana => global.load_with_elected()?,
+        Role::Daemon => global.load()?,
+    };
     let chain = args.chain_in(&config)?;
     let seed = load_seed()?;
     let home = home_dir(args.home)?;
@@ -501,7 +510,10 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let Some(args) = role_args(global, parser, RUN_USAGE, true)? else {
         return Ok(exit::OK);
     };
-    let config = global.load()?;
+    let config = match args.role {
+        Role::Iguana => global.load_with_elected()?,
+        Role::Daemon => global.load()?,
+    };
     let chain = args.chain_in(&config)?;
     let seed = load_seed()?;
     // Read before any privilege drop: the secret may be readable by root only.
@@ -644,6 +656,6 @@ fn compose(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let Some(options) = compose::parse_args(parser, &mut global.config)? else {
         return print(compose::USAGE);
     };
-    let config = global.load()?;
+    let config = global.load_with_elected()?;
     print(&compose::generate(&config, &options)?)
 }

@@ -55,6 +55,32 @@ pub struct Iguana {
     /// that publish it (compose, Kubernetes); `run iguana` checks it against
     /// the elected file iguana reads.
     pub dpow_port: Option<u16>,
+    /// `elected_file`: the season's elected file, read with the YAML and
+    /// rendered into iguana's working directory as the file it reads.
+    pub elected_file: Option<ElectedFile>,
+}
+
+/// An elected file named by the YAML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElectedFile {
+    /// As the YAML gives it (relative to the YAML's directory, or absolute).
+    pub path: String,
+    /// Where it was written in the YAML, for an error about its content.
+    pub pos: Pos,
+    /// Its text and what iguana reads of it, once `load` has read it.
+    pub loaded: Option<(String, elected::Elected)>,
+}
+
+impl Iguana {
+    /// The dPoW port: the YAML's, else the elected file's when it names one.
+    pub fn dpow_port(&self) -> Option<u16> {
+        self.dpow_port.or_else(|| {
+            self.elected_file
+                .as_ref()
+                .and_then(|f| f.loaded.as_ref())
+                .map(|(_, e)| e.port)
+        })
+    }
 }
 
 impl Default for Iguana {
@@ -66,6 +92,7 @@ impl Default for Iguana {
             myipaddr: None,
             notaries: Vec::new(),
             dpow_port: None,
+            elected_file: None,
         }
     }
 }
@@ -343,6 +370,46 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     parse(path, &text)
 }
 
+/// Reads the elected file `iguana.elected_file` names (relative to the
+/// YAML's directory), checks it as iguana would, and holds it against
+/// `iguana.dpow_port`. Only what needs it reads it (`check`, the iguana role,
+/// `compose`): a daemon's container has no reason to mount it. Errors point
+/// at the YAML's `elected_file`.
+pub fn load_elected(config: &mut Config) -> Result<(), ConfigError> {
+    let yaml_path = config.path.clone();
+    let Some(file) = config.iguana.elected_file.as_mut() else {
+        return Ok(());
+    };
+    // The YAML again, only to show its line under an error.
+    let text = std::fs::read_to_string(&yaml_path).unwrap_or_default();
+    let cx = Cx {
+        file: &yaml_path,
+        text: &text,
+    };
+    let full = yaml_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(&file.path);
+    let fail = |why: String| {
+        cx.err(
+            file.pos,
+            Some("iguana.elected_file"),
+            format!("{}: {why}", full.display()),
+        )
+    };
+    let contents = std::fs::read_to_string(&full).map_err(|e| fail(crate::describe_io(&e)))?;
+    let elected = elected::parse(&contents).map_err(&fail)?;
+    if let Some(port) = config.iguana.dpow_port.filter(|p| *p != elected.port) {
+        return Err(fail(format!(
+            "its port is {}, but iguana.dpow_port is {port}: iguana binds the file's port, so \
+             correct or remove iguana.dpow_port",
+            elected.port
+        )));
+    }
+    file.loaded = Some((contents, elected));
+    Ok(())
+}
+
 fn read_text(path: &Path) -> Result<String, ConfigError> {
     let io_err = |e: std::io::Error| {
         ConfigError::file(
@@ -445,6 +512,7 @@ const IGUANA_KEYS: &[&str] = &[
     "myipaddr",
     "notaries",
     "dpow_port",
+    "elected_file",
 ];
 /// The keys of a chain besides its `-ac_*` parameters (`acparams::PARAMS`).
 pub const CHAIN_KEYS: &[&str] = &[
@@ -690,6 +758,22 @@ impl Validator<'_> {
                 },
                 "myipaddr" => iguana.myipaddr = Some(self.ipv4(value, &"iguana.myipaddr")?),
                 "dpow_port" => iguana.dpow_port = Some(self.port(value, &"iguana.dpow_port")?),
+                "elected_file" => {
+                    let what = "the path of this season's elected file";
+                    let s = self.string(value, &"iguana.elected_file", what)?;
+                    if s.chars().any(char::is_control) || s.is_empty() {
+                        return Err(self.err(
+                            value.pos,
+                            &"iguana.elected_file",
+                            format!("expected {what}"),
+                        ));
+                    }
+                    iguana.elected_file = Some(ElectedFile {
+                        path: s.to_owned(),
+                        pos: value.pos,
+                        loaded: None,
+                    });
+                }
                 "notaries" => {
                     let items = self.list(
                         value,

@@ -105,7 +105,7 @@ pub enum ComposeError {
     IguanaName { chain: String },
     #[error(
         "{file}: iguana's dPoW port comes from this season's elected file: pass --elected FILE, \
-         or set iguana.dpow_port to the file's `port`"
+         or set iguana.elected_file, or iguana.dpow_port to the file's `port`"
     )]
     NoDpowPort { file: String },
     #[error("{path}: {reason}")]
@@ -417,7 +417,7 @@ fn dpow_port(config: &Config, opts: &Options) -> Result<u16, ComposeError> {
     let Some(path) = &opts.elected else {
         return config
             .iguana
-            .dpow_port
+            .dpow_port()
             .ok_or(ComposeError::NoDpowPort { file });
     };
     let shown = path.display().to_string();
@@ -425,7 +425,7 @@ fn dpow_port(config: &Config, opts: &Options) -> Result<u16, ComposeError> {
         path: shown.clone(),
         reason,
     })?;
-    match config.iguana.dpow_port {
+    match config.iguana.dpow_port() {
         Some(from_yaml) if from_yaml != elected.port => Err(ComposeError::DpowPortDiffers {
             path: shown,
             file,
@@ -1141,7 +1141,7 @@ mod tests {
         assert_eq!(
             generate_with(DEV, &[]).unwrap_err().to_string(),
             "notary.yaml: iguana's dPoW port comes from this season's elected file: pass \
-             --elected FILE, or set iguana.dpow_port to the file's `port`"
+             --elected FILE, or set iguana.elected_file, or iguana.dpow_port to the file's `port`"
         );
         assert_eq!(
             generate_with(&with_port, &["--elected", &notary])

@@ -79,6 +79,18 @@ pub fn iguana(config: &Config, seed: &Seed, home: &Path) -> Plan {
             contents: conf(config, chain, &keys),
         });
     }
+    if let Some((text, _)) = config
+        .iguana
+        .elected_file
+        .as_ref()
+        .and_then(|f| f.loaded.as_ref())
+    {
+        // The file iguana reads from its working directory, by its role's name.
+        plan.files.push(File {
+            path: iguana_workdir(config).join(&config.iguana.elected),
+            contents: text.clone(),
+        });
+    }
     let addcoin_dir = addcoin_dir(config);
     for chain in &config.chains {
         plan.files.push(File {
