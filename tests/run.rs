@@ -216,12 +216,7 @@ fn root_drops_to_the_configured_user_and_hands_over_the_files() {
         report.starts_with(&format!("uid={uid} gid={gid} ")),
         "{report}"
     );
-    for path in [
-        ".komodo",
-        ".komodo/BEER",
-        ".komodo/BEER/BEER.conf",
-        ".komodo/komodo.conf",
-    ] {
+    for path in [".komodo", ".komodo/BEER", ".komodo/BEER/BEER.conf"] {
         let meta = std::fs::metadata(home.join(path)).unwrap();
         assert_eq!((meta.uid(), meta.gid()), (uid, gid), "{path}");
     }

@@ -12,9 +12,6 @@ use crate::config::{Chain, Config};
 use crate::secrets::creds::{self, Credentials};
 use crate::secrets::seed::Seed;
 
-/// KMD's RPC port, which every assetchain reads from `~/.komodo/komodo.conf`.
-pub const KMD_RPC_PORT: u16 = 7771;
-
 /// The genesis block every Komodo assetchain shares, as komodod writes it into
 /// the addcoin JSON (`NAME_7776`); its double-SHA256 is `GENESIS_HASH`.
 const GENESIS_BLOCK: &str = include_str!("genesis.hex");
@@ -45,24 +42,22 @@ pub fn iguana_workdir(config: &Config) -> PathBuf {
     PathBuf::from(&config.iguana.workdir)
 }
 
-/// The files of the komodod role for one chain: its conf, and KMD's conf that
-/// every assetchain reads.
+/// The files of the komodod role for one chain: its conf, nothing else.
+///
+/// No KMD conf for an assetchain: komodod reads `~/.komodo/komodo.conf` (for
+/// KMD's credentials) only when the assetchain's own conf has no `rpcport`
+/// (`komodo_args`: `komodo_userpass` finds it, so `komodo_configfile` is
+/// skipped), and ours always has one. Writing it would only spread KMD's
+/// password (KMD holds the notary wallet) into every assetchain's container,
+/// and shrink KMD's own conf when both share a HOME.
 pub fn komodod(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
-    let mut plan = Plan {
+    Plan {
         dirs: vec![chain.data_dir()],
-        files: Vec::new(),
-    };
-    plan.files.push(File {
-        path: chain.conf_path(),
-        contents: chain_conf(config, chain, seed),
-    });
-    if !chain.is_kmd() {
-        plan.files.push(File {
-            path: PathBuf::from(".komodo/komodo.conf"),
-            contents: kmd_client_conf(config, seed),
-        });
+        files: vec![File {
+            path: chain.conf_path(),
+            contents: chain_conf(config, chain, seed),
+        }],
     }
-    plan
 }
 
 /// The files of the iguana role: every chain's conf, byte-identical to what
@@ -144,15 +139,6 @@ fn conf(config: &Config, chain: &Chain, keys: &creds::Keys) -> String {
         }
     }
     conf
-}
-
-/// `~/.komodo/komodo.conf` in an assetchain's container: only what the
-/// assetchain reads from it (KMD's credentials and RPC port).
-pub fn kmd_client_conf(config: &Config, seed: &Seed) -> String {
-    match config.chains.iter().find(|c| c.is_kmd()) {
-        Some(kmd) => credentials_lines(&creds::for_chain(seed, kmd), kmd.rpc_port()),
-        None => credentials_lines(&creds::derive(seed, "KMD", ""), KMD_RPC_PORT),
-    }
 }
 
 fn credentials_lines(creds: &Credentials, rpcport: u16) -> String {
@@ -282,7 +268,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap())
             .collect();
-        assert_eq!(paths, [".komodo/BEER/BEER.conf", ".komodo/komodo.conf"]);
+        assert_eq!(paths, [".komodo/BEER/BEER.conf"]);
         assert_eq!(
             plan.files[0].contents,
             "rpcuser=user6c7c7a10aa152bb9\n\
@@ -290,12 +276,29 @@ mod tests {
              rpcport=8923\nserver=1\ntxindex=1\nrpcworkqueue=256\n\
              rpcbind=0.0.0.0\nrpcallowip=127.0.0.1\nrpcallowip=172.20.0.0/16\n"
         );
-        assert_eq!(
-            plan.files[1].contents,
-            "rpcuser=user6b1617eb1efd71ae\n\
-             rpcpassword=pass0c765689a9d32a7f69a82c2119c4cce7335425b0ff4d1178df0a3adf09605c08\n\
-             rpcport=7771\n"
-        );
+    }
+
+    #[test]
+    fn kmds_credentials_stay_in_kmds_home_and_iguanas() {
+        let c = config(YAML);
+        let kmd = c.chain("KMD").unwrap();
+        let kmd_conf = chain_conf(&c, kmd, &seed());
+        let password = kmd_conf.lines().nth(1).unwrap();
+        assert!(password.starts_with("rpcpassword=pass"), "{kmd_conf}");
+        for chain in c.chains.iter().filter(|c| !c.is_kmd()) {
+            let plan = komodod(&c, chain, &seed());
+            assert!(
+                plan.files
+                    .iter()
+                    .all(|f| f.path != kmd.conf_path() && !f.contents.contains(password)),
+                "{}: {plan:?}",
+                chain.name
+            );
+        }
+        let kmds = komodod(&c, kmd, &seed());
+        assert_eq!(kmds.files[0].contents, kmd_conf);
+        let iguanas = iguana(&c, &seed(), Path::new("/home/iguana"));
+        assert!(iguanas.files.iter().any(|f| f.contents == kmd_conf));
     }
 
     #[test]
