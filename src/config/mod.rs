@@ -684,6 +684,10 @@ impl Validator<'_> {
             }
         }
         acparams::check_combination(&params).map_err(|why| self.err(key.pos, &field, why))?;
+        if !is_kmd {
+            acparams::check_startup(&ac_name, &params)
+                .map_err(|why| self.err(key.pos, &field, why))?;
+        }
         let derived = ports::derive(&ac_name, &params);
         for (which, v) in claimed {
             let f = Dotted(&field, which);
