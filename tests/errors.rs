@@ -375,3 +375,29 @@ fn ac_perc_with_ac_founders_reward() {
         "ac_perc and ac_founders_reward cannot both be set: komodod refuses to start (\"cannot use founders reward and commission on the same chain.\")",
     );
 }
+
+// ------------------------------------------------ the flag policy of `args`
+
+#[test]
+fn negated_rpc_flag_in_args_is_refused() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  THC:\n    ac_supply: 251253103\n    args: [-addressindex=1, -norpcpassword]\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:5:29: chains.THC.args[1]: `-norpcpassword` means -rpcpassword=0 to komodod, and -rpcpassword is managed by dokomodo; use `rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)\n  |\n5 |     args: [-addressindex=1, -norpcpassword]\n  |                             ^\n",
+    );
+}
+
+#[test]
+fn double_dash_identity_flag_in_args_is_refused() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  THC:\n    ac_supply: 251253103\n    args: [--ac_supply=5]\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:5:12: chains.THC.args[0]: `--ac_supply=5` means -ac_supply=5 to komodod, and -ac_supply is managed by dokomodo; use its own key under the chain (it is part of the chain's identity)\n  |\n5 |     args: [--ac_supply=5]\n  |            ^\n",
+    );
+}
+
+#[test]
+fn stakednotary_in_args_with_a_notary_pubkey_is_refused() {
+    Run::new("pubkey: 02a854251adfee222bede8396fed0756985d4ea905f72611740867c7a4ad6488c1\nchains:\n  KMD:\n    host: 127.0.0.1\n    args: [-stakednotary=1]\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:5:12: chains.KMD.args[0]: -stakednotary cannot go with a notary pubkey (the YAML's `pubkey`) or -notary: komodod refuses to start (\"Cannot be STAKED and KMD notary at the same time!\")\n  |\n5 |     args: [-stakednotary=1]\n  |            ^\n",
+    );
+}

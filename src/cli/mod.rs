@@ -489,6 +489,10 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     };
     let config = global.load()?;
     let chain = args.chain_in(&config)?;
+    if let Some(chain) = chain {
+        // EXTRA goes on komodod's command line after the chain's `args`: same policy.
+        config::flags::check_extra(&config, chain, &args.extra)?;
+    }
     let seed = load_seed()?;
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {

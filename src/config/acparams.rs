@@ -496,15 +496,16 @@ pub fn check_startup(ac_name: &str, params: &BTreeMap<String, String>) -> Result
         }
         Some("CODA") => {}
         // 1279-1282: any other word is a gateway coin. ac_supply defaults to 10.
-        Some(other) => {
-            if num("ac_end", 0) != 1 || num("ac_supply", 10) != 0 || num("ac_perc", 0) != 0 {
-                return Err(format!(
-                    "ac_import={other} needs ac_end: 1 (its first era), ac_supply: 0 and no \
-                     ac_perc: komodod refuses to start otherwise (\"when using gateway import \
-                     these must be set: -ac_end=1 -ac_supply=0 -ac_perc=0\")"
-                ));
-            }
+        Some(other)
+            if num("ac_end", 0) != 1 || num("ac_supply", 10) != 0 || num("ac_perc", 0) != 0 =>
+        {
+            return Err(format!(
+                "ac_import={other} needs ac_end: 1 (its first era), ac_supply: 0 and no \
+                 ac_perc: komodod refuses to start otherwise (\"when using gateway import \
+                 these must be set: -ac_end=1 -ac_supply=0 -ac_perc=0\")"
+            ));
         }
+        Some(_) => {}
     }
     if payee {
         // 1300-1303.

@@ -2,6 +2,7 @@
 //! validation. Every error names the file, the line and column, and the field.
 
 pub mod acparams;
+pub mod flags;
 pub mod ports;
 pub mod yaml;
 
@@ -372,6 +373,7 @@ impl Validator<'_> {
             chains,
         };
         self.cross_checks(&config, chains_node)?;
+        self.notary_flags(&config, chains_node)?;
         Ok(config)
     }
 
@@ -747,68 +749,52 @@ impl Validator<'_> {
         err
     }
 
-    /// `args`: `-name` or `-name=value` flags. What dokomodo writes itself
-    /// (identity, seeds, paths, ports) has its own key, and RPC settings
-    /// belong in the conf: a password on the command line is in every `ps`.
+    /// `args`: `-name` or `-name=value` flags, under the policy of
+    /// `flags::check` (which the EXTRA arguments of `run komodod` share).
+    /// Whether they go with the YAML's `pubkey` is `notary_flags`' question.
     fn komodod_flags(&self, node: &Node, field: Field<'_>) -> Result<Vec<String>> {
         let what = "komodod flags like -earlytxid=HEX";
-        let mut flags = Vec::new();
-        for (i, item) in self.list(node, field, what)?.iter().enumerate() {
+        let items = self.list(node, field, what)?;
+        let mut flags = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
             let f = Indexed(field, i);
-            let flag = self.string(item, &f, "a komodod flag (-name or -name=value)")?;
-            let name = flag
-                .strip_prefix('-')
-                .map(|rest| rest.split('=').next().unwrap_or(rest));
-            let Some(name) = name.filter(|n| {
-                n.starts_with(|c: char| c.is_ascii_lowercase())
-                    && n.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            }) else {
-                return Err(self.err(
-                    item.pos,
-                    &f,
-                    format!(
-                        "`{}` is not a komodod flag (-name or -name=value)",
-                        printable(flag)
-                    ),
-                ));
+            flags.push(
+                self.string(item, &f, "a komodod flag (-name or -name=value)")?
+                    .to_owned(),
+            );
+        }
+        flags::check(&flags, false).map_err(|refusal| {
+            let f = Indexed(field, refusal.index);
+            self.err(items[refusal.index].pos, &f, refusal.message)
+        })?;
+        Ok(flags)
+    }
+
+    /// The chains' `args` again, now that the YAML's `pubkey` is known.
+    fn notary_flags(&self, config: &Config, chains_node: &Node) -> Result<()> {
+        let Value::Map(entries) = &chains_node.value else {
+            return Ok(());
+        };
+        for chain in &config.chains {
+            let Err(refusal) = flags::check(&chain.args, config.pubkey.is_some()) else {
+                continue;
             };
-            if flag.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(self.err(
-                    item.pos,
-                    &f,
-                    format!(
-                        "`{}` contains whitespace or control characters",
-                        printable(flag)
-                    ),
-                ));
-            }
-            let managed = match name {
-                n if n.starts_with("ac_") => {
-                    Some("its own key under the chain (it is part of the chain's identity)")
-                }
-                "addnode" => Some("`addnode`"),
-                "pubkey" => Some("the top-level `pubkey`"),
-                "datadir" => Some("`datadir`"),
-                "port" => Some("`p2p_port_override`"),
-                "conf" | "daemon" => {
-                    Some("nothing: dokomodo writes the conf and runs komodod in the foreground")
-                }
-                n if n.starts_with("rpc") => Some(
-                    "`rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)",
-                ),
+            let args_node = entries
+                .iter()
+                .find(|(k, _)| k.name == chain.name)
+                .and_then(|(_, node)| match &node.value {
+                    Value::Map(keys) => keys.iter().find(|(k, _)| k.name == "args"),
+                    _ => None,
+                })
+                .map(|(_, node)| node);
+            let pos = match args_node.map(|n| &n.value) {
+                Some(Value::Seq(items)) => items.get(refusal.index).map(|n| n.pos),
                 _ => None,
             };
-            if let Some(instead) = managed {
-                return Err(self.err(
-                    item.pos,
-                    &f,
-                    format!("-{name} is managed by dokomodo; use {instead}"),
-                ));
-            }
-            flags.push(flag.to_owned());
+            let field = format!("chains.{}.args[{}]", chain.name, refusal.index);
+            return Err(self.err(pos.unwrap_or(chains_node.pos), &field, refusal.message));
         }
-        Ok(flags)
+        Ok(())
     }
 
     fn port(&self, node: &Node, field: Field<'_>) -> Result<u16> {
