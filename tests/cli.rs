@@ -354,3 +354,60 @@ fn init_takes_everything_after_the_command_word() {
         .status(3);
     assert_eq!(stdout, "--grace x");
 }
+
+#[test]
+fn read_only_queries_need_no_rpc_allow_but_check_and_render_do() {
+    let yaml = "chains:\n  KMD: {}\n  BEER: {ac_supply: 100000000}\n";
+    let (stdout, _) = Run::new(yaml).args(&["ports", "BEER"]).status(0);
+    assert_eq!(
+        stdout,
+        "NAME  AC_NAME    P2P    RPC        MAGIC\nBEER  BEER      8922   8923   1857809567\n"
+    );
+    let (stdout, _) = Run::new(yaml).seed().args(&["creds", "KMD"]).status(0);
+    assert!(stdout.starts_with("rpcuser=user"), "{stdout}");
+    for args in [
+        &["check"][..],
+        &["render", "komodod", "--chain", "BEER"],
+        &["run", "komodod", "--chain", "BEER"],
+    ] {
+        let run = Run::new(yaml).seed().args(args);
+        let (_, stderr) = run.status(78);
+        assert!(
+            stderr.contains("`rpc.allow` is empty"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(std::fs::read_dir(run.home()).unwrap().count(), 0);
+    }
+}
+
+#[test]
+fn an_absolute_iguana_workdir_that_check_accepts_renders() {
+    let run = Run::new("");
+    let workdir = run.dir.path().join("srv/iguana");
+    std::fs::create_dir_all(workdir.parent().unwrap()).unwrap();
+    let yaml = format!(
+        "iguana: {{workdir: '{}/'}}\nchains:\n  KMD: {{host: 127.0.0.1}}\n",
+        workdir.display()
+    );
+    run.dir.write("notary.yaml", &yaml);
+    let check = Run::new(&yaml).args(&["check"]);
+    check.status(0);
+    let render = run.seed().args(&["render", "iguana"]);
+    let (stdout, _) = render.status(0);
+    let home = render.home();
+    assert_eq!(
+        stdout,
+        format!(
+            "created   {}/.komodo/komodo.conf\ncreated   {}/addcoin/KMD.json\n",
+            home.display(),
+            workdir.display()
+        )
+    );
+    assert_eq!(mode(&workdir), 0o700);
+    assert!(
+        std::fs::read_to_string(workdir.join("addcoin/KMD.json"))
+            .unwrap()
+            .contains("\"conf\":\"komodo.conf\"")
+    );
+    assert!(!home.join(workdir.strip_prefix("/").unwrap()).exists());
+}

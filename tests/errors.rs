@@ -401,3 +401,37 @@ fn stakednotary_in_args_with_a_notary_pubkey_is_refused() {
         "dokomodo: error: DIR/notary.yaml:5:12: chains.KMD.args[0]: -stakednotary cannot go with a notary pubkey (the YAML's `pubkey`) or -notary: komodod refuses to start (\"Cannot be STAKED and KMD notary at the same time!\")\n  |\n5 |     args: [-stakednotary=1]\n  |            ^\n",
     );
 }
+
+// ------------------------------------------------------- names that mislead
+
+#[test]
+fn kmd_in_lower_case_is_not_a_new_assetchain() {
+    Run::new("chains:\n  kmd: {host: 127.0.0.1}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:2:3: chains.kmd: the ac_name `kmd` is not KMD: komodod's chain names are case-sensitive, so this would be a new assetchain named `kmd`; write `KMD` for Komodo itself\n  |\n2 |   kmd: {host: 127.0.0.1}\n  |   ^\n",
+    );
+}
+
+#[test]
+fn chains_differing_only_in_case() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER: {ac_supply: 100000000}\n  beer: {ac_supply: 5}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:3: chains.beer: differs from chain `BEER` only in case: their compose services and default hosts (`beer`) would be one; give one of them another name\n  |\n4 |   beer: {ac_supply: 5}\n  |   ^\n",
+    );
+}
+
+#[test]
+fn iguana_workdir_that_is_home_itself() {
+    Run::new("iguana: {workdir: .}\nchains:\n  KMD: {host: 127.0.0.1}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:1:19: iguana.workdir: `.` names HOME itself; give iguana a directory of its own for DB/, tmp/ and confs/ (e.g. `iguana`)\n  |\n1 | iguana: {workdir: .}\n  |                   ^\n",
+    );
+}
+
+#[test]
+fn iguana_workdir_that_is_the_root_directory() {
+    Run::new("iguana: {workdir: /}\nchains:\n  KMD: {host: 127.0.0.1}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:1:19: iguana.workdir: `/` names the root directory; give iguana a directory of its own for DB/, tmp/ and confs/ (e.g. `iguana`)\n  |\n1 | iguana: {workdir: /}\n  |                   ^\n",
+    );
+}

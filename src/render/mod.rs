@@ -32,12 +32,73 @@ pub struct Plan {
     pub files: Vec<File>,
 }
 
+impl Plan {
+    /// The plan split by the directory its paths are written under: HOME for
+    /// relative paths (everything but an absolute `iguana.workdir`), and for
+    /// each absolute directory of `dirs` its parent, with paths made relative
+    /// to it. The parent must exist; the directory itself is created, and no
+    /// symlink below the parent is followed, as below HOME.
+    pub fn by_root(self, home: &Path) -> Vec<(PathBuf, Plan)> {
+        let mut roots: Vec<(PathBuf, Plan)> = vec![(home.to_path_buf(), Plan::default())];
+        let outside: Vec<PathBuf> = self
+            .dirs
+            .iter()
+            .filter(|d| d.is_absolute())
+            .cloned()
+            .collect();
+        // The root of an absolute path: the parent of the absolute directory
+        // it is in (a file outside all of them: its own parent).
+        let root_of = |path: &Path| -> (PathBuf, PathBuf) {
+            let top = outside
+                .iter()
+                .find(|d| path.starts_with(d))
+                .map(PathBuf::as_path)
+                .unwrap_or(path);
+            let root = top.parent().unwrap_or(Path::new("/")).to_path_buf();
+            let relative = path.strip_prefix(&root).unwrap_or(path).to_path_buf();
+            (root, relative)
+        };
+        let slot = |roots: &mut Vec<(PathBuf, Plan)>, root: PathBuf| -> usize {
+            match roots.iter().position(|(r, _)| *r == root) {
+                Some(i) => i,
+                None => {
+                    roots.push((root, Plan::default()));
+                    roots.len() - 1
+                }
+            }
+        };
+        for dir in self.dirs {
+            if dir.is_absolute() {
+                let (root, relative) = root_of(&dir);
+                let i = slot(&mut roots, root);
+                roots[i].1.dirs.push(relative);
+            } else {
+                roots[0].1.dirs.push(dir);
+            }
+        }
+        for file in self.files {
+            if file.path.is_absolute() {
+                let (root, relative) = root_of(&file.path);
+                let i = slot(&mut roots, root);
+                roots[i].1.files.push(File {
+                    path: relative,
+                    contents: file.contents,
+                });
+            } else {
+                roots[0].1.files.push(file);
+            }
+        }
+        roots
+    }
+}
+
 /// Where the iguana role writes each coin's addcoin JSON, relative to HOME.
 pub fn addcoin_dir(config: &Config) -> PathBuf {
     iguana_workdir(config).join("addcoin")
 }
 
-/// iguana's working directory, relative to HOME unless the YAML made it absolute.
+/// iguana's working directory, relative to HOME unless the YAML made it
+/// absolute (then `Plan::by_root` writes it under its own parent).
 pub fn iguana_workdir(config: &Config) -> PathBuf {
     PathBuf::from(&config.iguana.workdir)
 }
@@ -392,5 +453,39 @@ mod tests {
         for h in hex {
             assert!(h.bytes().all(|b| b.is_ascii_hexdigit()), "{h}");
         }
+    }
+
+    #[test]
+    fn an_absolute_iguana_workdir_is_written_under_its_own_parent() {
+        let c = config(&YAML.replace("chains:", "iguana: {workdir: /srv/dpow/iguana}\nchains:"));
+        let plan = iguana(&c, &seed(), Path::new("/home/iguana"));
+        let roots = plan.by_root(Path::new("/home/iguana"));
+        let paths = |plan: &Plan| -> Vec<String> {
+            plan.dirs
+                .iter()
+                .chain(plan.files.iter().map(|f| &f.path))
+                .map(|p| p.display().to_string())
+                .collect()
+        };
+        assert_eq!(roots.len(), 2);
+        assert_eq!(roots[0].0, Path::new("/home/iguana"));
+        assert_eq!(
+            paths(&roots[0].1),
+            [".komodo/komodo.conf", ".komodo/BEER/BEER.conf"]
+        );
+        assert_eq!(roots[1].0, Path::new("/srv/dpow"));
+        assert_eq!(
+            paths(&roots[1].1),
+            [
+                "iguana",
+                "iguana/addcoin/KMD.json",
+                "iguana/addcoin/BEER.json"
+            ]
+        );
+        // Relative workdirs stay under HOME, in one set.
+        let c = config(YAML);
+        let roots = iguana(&c, &seed(), Path::new("/h")).by_root(Path::new("/h"));
+        assert_eq!(roots.len(), 1);
+        assert_eq!(roots[0].1.dirs, [PathBuf::from("iguana")]);
     }
 }
