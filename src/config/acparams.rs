@@ -450,7 +450,7 @@ pub fn check_startup(ac_name: &str, params: &BTreeMap<String, String>) -> Result
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(default)
     };
-    // 1606-1612: a throw after StartShutdown.
+    // 1605-1612: a throw after StartShutdown.
     if num("ac_private", 0) != 0 && !PRIVATE_CHAINS.contains(&ac_name) {
         return Err(format!(
             "ac_private is allowed only on {}: komodod refuses to start any other chain \
