@@ -104,10 +104,7 @@ fn render_komodod_writes_safe_files_and_the_data_directory() {
     let home = run.home();
     assert_eq!(
         stdout,
-        format!(
-            "created   {h}/.komodo/BEER/BEER.conf\ncreated   {h}/.komodo/komodo.conf\n",
-            h = home.display()
-        )
+        format!("created   {h}/.komodo/BEER/BEER.conf\n", h = home.display())
     );
     let conf = std::fs::read_to_string(home.join(".komodo/BEER/BEER.conf")).unwrap();
     assert_eq!(
@@ -116,9 +113,51 @@ fn render_komodod_writes_safe_files_and_the_data_directory() {
          rpcport=8923\nserver=1\ntxindex=1\nrpcworkqueue=256\nrpcbind=0.0.0.0\nrpcallowip=127.0.0.1\nrpcallowip=172.20.0.0/16\n"
     );
     assert_eq!(mode(&home.join(".komodo/BEER/BEER.conf")), 0o600);
-    assert_eq!(mode(&home.join(".komodo/komodo.conf")), 0o600);
     assert_eq!(mode(&home.join(".komodo/BEER")), 0o700);
     assert_eq!(mode(&home.join(".komodo")), 0o700);
+}
+
+#[test]
+fn an_assetchain_in_kmds_home_leaves_kmds_conf_alone() {
+    let kmd = Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["render", "komodod", "--chain", "KMD"]);
+    kmd.status(0);
+    let home = kmd.home();
+    let kmd_conf = std::fs::read_to_string(home.join(".komodo/komodo.conf")).unwrap();
+    assert!(kmd_conf.contains("rpcallowip=172.20.0.0/16"), "{kmd_conf}");
+    let beer = Run::new(NOTARY_YAML).seed().args(&[
+        "render",
+        "komodod",
+        "--chain",
+        "BEER",
+        "--home",
+        home.to_str().unwrap(),
+    ]);
+    let (stdout, _) = beer.status(0);
+    assert_eq!(
+        stdout,
+        format!("created   {}/.komodo/BEER/BEER.conf\n", home.display())
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.join(".komodo/komodo.conf")).unwrap(),
+        kmd_conf,
+        "KMD's conf is KMD's, whole"
+    );
+}
+
+#[test]
+fn an_assetchains_home_holds_no_kmd_credentials() {
+    let run = Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["render", "komodod", "--chain", "PIZZA"]);
+    run.status(0);
+    assert!(!run.home().join(".komodo/komodo.conf").exists());
+    let kmd = Run::new(NOTARY_YAML).seed().args(&["creds", "KMD"]);
+    let (creds, _) = kmd.status(0);
+    let password = creds.lines().nth(1).unwrap();
+    let pizza = std::fs::read_to_string(run.home().join(".komodo/PIZZA/PIZZA.conf")).unwrap();
+    assert!(!pizza.contains(password.trim_start_matches("rpcpassword=")));
 }
 
 #[test]
@@ -314,4 +353,61 @@ fn init_takes_everything_after_the_command_word() {
         ])
         .status(3);
     assert_eq!(stdout, "--grace x");
+}
+
+#[test]
+fn read_only_queries_need_no_rpc_allow_but_check_and_render_do() {
+    let yaml = "chains:\n  KMD: {}\n  BEER: {ac_supply: 100000000}\n";
+    let (stdout, _) = Run::new(yaml).args(&["ports", "BEER"]).status(0);
+    assert_eq!(
+        stdout,
+        "NAME  AC_NAME    P2P    RPC        MAGIC\nBEER  BEER      8922   8923   1857809567\n"
+    );
+    let (stdout, _) = Run::new(yaml).seed().args(&["creds", "KMD"]).status(0);
+    assert!(stdout.starts_with("rpcuser=user"), "{stdout}");
+    for args in [
+        &["check"][..],
+        &["render", "komodod", "--chain", "BEER"],
+        &["run", "komodod", "--chain", "BEER"],
+    ] {
+        let run = Run::new(yaml).seed().args(args);
+        let (_, stderr) = run.status(78);
+        assert!(
+            stderr.contains("`rpc.allow` is empty"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(std::fs::read_dir(run.home()).unwrap().count(), 0);
+    }
+}
+
+#[test]
+fn an_absolute_iguana_workdir_that_check_accepts_renders() {
+    let run = Run::new("");
+    let workdir = run.dir.path().join("srv/iguana");
+    std::fs::create_dir_all(workdir.parent().unwrap()).unwrap();
+    let yaml = format!(
+        "iguana: {{workdir: '{}/'}}\nchains:\n  KMD: {{host: 127.0.0.1}}\n",
+        workdir.display()
+    );
+    run.dir.write("notary.yaml", &yaml);
+    let check = Run::new(&yaml).args(&["check"]);
+    check.status(0);
+    let render = run.seed().args(&["render", "iguana"]);
+    let (stdout, _) = render.status(0);
+    let home = render.home();
+    assert_eq!(
+        stdout,
+        format!(
+            "created   {}/.komodo/komodo.conf\ncreated   {}/addcoin/KMD.json\n",
+            home.display(),
+            workdir.display()
+        )
+    );
+    assert_eq!(mode(&workdir), 0o700);
+    assert!(
+        std::fs::read_to_string(workdir.join("addcoin/KMD.json"))
+            .unwrap()
+            .contains("\"conf\":\"komodo.conf\"")
+    );
+    assert!(!home.join(workdir.strip_prefix("/").unwrap()).exists());
 }

@@ -285,3 +285,153 @@ fn rpc_flag_in_args_is_refused() {
         "dokomodo: error: DIR/notary.yaml:5:12: chains.THC.args[0]: -rpcpassword is managed by dokomodo; use `rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)\n  |\n5 |     args: [-rpcpassword=hunter2hunter2]\n  |            ^\n",
     );
 }
+
+// ------------------------------------------- what komodod refuses at start-up
+// (komodo_args in komodod's src/komodo_utils.cpp; docs/komodod.md lists them)
+
+/// `check` of one chain `BEER: {BODY}` fails with MESSAGE at the chain's key.
+fn refused_chain(body: &str, message: &str) {
+    let line = format!("  BEER: {{{body}}}");
+    Run::new(&format!("rpc: {{allow: [10.0.0.0/8]}}\nchains:\n{line}\n"))
+        .args(&["check"])
+        .fails(
+            CONFIG,
+            &format!("dokomodo: error: DIR/notary.yaml:3:3: chains.BEER: {message}\n  |\n3 | {line}\n  |   ^\n"),
+        );
+}
+
+const PUBKEY: &str =
+    "ac_pubkey: 02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9";
+
+#[test]
+fn ac_private_on_a_chain_other_than_pirate_or_zombie() {
+    refused_chain(
+        "ac_private: 1",
+        "ac_private is allowed only on PIRATE and ZOMBIE: komodod refuses to start any other chain with it (\"-ac_private for a non-PIRATE chain is not supported\")",
+    );
+}
+
+#[test]
+fn a_non_zero_ac_beam() {
+    refused_chain(
+        "ac_beam: 8080",
+        "ac_beam must be 0: current komodod refuses to start with any other value (\"can only have one of -ac_beam or -ac_coda\")",
+    );
+}
+
+#[test]
+fn ac_import_pubkey_without_ac_pubkey() {
+    refused_chain(
+        "ac_import: PUBKEY",
+        "ac_import=PUBKEY needs ac_pubkey: komodod refuses to start without it (\"invalid -ac_pubkey for -ac_import=PUBKEY\")",
+    );
+}
+
+#[test]
+fn ac_import_beam_can_never_start() {
+    refused_chain(
+        "ac_import: BEAM",
+        "ac_import=BEAM cannot start: komodod needs a non-zero ac_beam for it (\"missing -ac_beam for BEAM rpcport\") and refuses every non-zero ac_beam",
+    );
+}
+
+#[test]
+fn ac_import_coda_without_ac_coda() {
+    refused_chain(
+        "ac_import: CODA",
+        "ac_import=CODA needs a non-zero ac_coda (CODA's RPC port): komodod refuses to start without it (\"missing -ac_coda for CODA rpcport\")",
+    );
+}
+
+#[test]
+fn ac_import_gateway_with_a_supply() {
+    // ac_supply defaults to 10 in komodod: it must be written as 0.
+    refused_chain(
+        "ac_import: GATEWAY, ac_end: 1",
+        "ac_import=GATEWAY needs ac_end: 1 (its first era), ac_supply: 0 and no ac_perc: komodod refuses to start otherwise (\"when using gateway import these must be set: -ac_end=1 -ac_supply=0 -ac_perc=0\")",
+    );
+}
+
+#[test]
+fn ac_pubkey_with_a_supply_over_ten_billion() {
+    refused_chain(
+        &format!("{PUBKEY}, ac_supply: 10000000001"),
+        "ac_supply above 10000000000 cannot go with ac_pubkey or ac_script: komodod refuses to start (\"ac_pubkey or ac_script wont work with ac_supply over 10 billion\")",
+    );
+}
+
+#[test]
+fn ac_notarypay_with_ac_script() {
+    refused_chain(
+        "ac_script: 76a914, ac_notarypay: [100, 0]",
+        "ac_notarypay (its first era) cannot go with ac_pubkey or ac_script: komodod refuses to start (\"Assetchains NOTARY PAY cannot be used with ac_pubkey or ac_script.\")",
+    );
+}
+
+#[test]
+fn ac_perc_with_ac_founders_reward() {
+    refused_chain(
+        &format!("{PUBKEY}, ac_perc: 100, ac_founders: 1, ac_founders_reward: 5"),
+        "ac_perc and ac_founders_reward cannot both be set: komodod refuses to start (\"cannot use founders reward and commission on the same chain.\")",
+    );
+}
+
+// ------------------------------------------------ the flag policy of `args`
+
+#[test]
+fn negated_rpc_flag_in_args_is_refused() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  THC:\n    ac_supply: 251253103\n    args: [-addressindex=1, -norpcpassword]\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:5:29: chains.THC.args[1]: `-norpcpassword` means -rpcpassword=0 to komodod, and -rpcpassword is managed by dokomodo; use `rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)\n  |\n5 |     args: [-addressindex=1, -norpcpassword]\n  |                             ^\n",
+    );
+}
+
+#[test]
+fn double_dash_identity_flag_in_args_is_refused() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  THC:\n    ac_supply: 251253103\n    args: [--ac_supply=5]\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:5:12: chains.THC.args[0]: `--ac_supply=5` means -ac_supply=5 to komodod, and -ac_supply is managed by dokomodo; use its own key under the chain (it is part of the chain's identity)\n  |\n5 |     args: [--ac_supply=5]\n  |            ^\n",
+    );
+}
+
+#[test]
+fn stakednotary_in_args_with_a_notary_pubkey_is_refused() {
+    Run::new("pubkey: 02a854251adfee222bede8396fed0756985d4ea905f72611740867c7a4ad6488c1\nchains:\n  KMD:\n    host: 127.0.0.1\n    args: [-stakednotary=1]\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:5:12: chains.KMD.args[0]: -stakednotary cannot go with a notary pubkey (the YAML's `pubkey`) or -notary: komodod refuses to start (\"Cannot be STAKED and KMD notary at the same time!\")\n  |\n5 |     args: [-stakednotary=1]\n  |            ^\n",
+    );
+}
+
+// ------------------------------------------------------- names that mislead
+
+#[test]
+fn kmd_in_lower_case_is_not_a_new_assetchain() {
+    Run::new("chains:\n  kmd: {host: 127.0.0.1}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:2:3: chains.kmd: the ac_name `kmd` is not KMD: komodod's chain names are case-sensitive, so this would be a new assetchain named `kmd`; write `KMD` for Komodo itself\n  |\n2 |   kmd: {host: 127.0.0.1}\n  |   ^\n",
+    );
+}
+
+#[test]
+fn chains_differing_only_in_case() {
+    Run::new("rpc: {allow: [10.0.0.0/8]}\nchains:\n  BEER: {ac_supply: 100000000}\n  beer: {ac_supply: 5}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:4:3: chains.beer: differs from chain `BEER` only in case: their compose services and default hosts (`beer`) would be one; give one of them another name\n  |\n4 |   beer: {ac_supply: 5}\n  |   ^\n",
+    );
+}
+
+#[test]
+fn iguana_workdir_that_is_home_itself() {
+    Run::new("iguana: {workdir: .}\nchains:\n  KMD: {host: 127.0.0.1}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:1:19: iguana.workdir: `.` names HOME itself; give iguana a directory of its own for DB/, tmp/ and confs/ (e.g. `iguana`)\n  |\n1 | iguana: {workdir: .}\n  |                   ^\n",
+    );
+}
+
+#[test]
+fn iguana_workdir_that_is_the_root_directory() {
+    Run::new("iguana: {workdir: /}\nchains:\n  KMD: {host: 127.0.0.1}\n").args(&["check"]).fails(
+        CONFIG,
+        "dokomodo: error: DIR/notary.yaml:1:19: iguana.workdir: `/` names the root directory; give iguana a directory of its own for DB/, tmp/ and confs/ (e.g. `iguana`)\n  |\n1 | iguana: {workdir: /}\n  |                   ^\n",
+    );
+}

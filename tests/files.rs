@@ -287,7 +287,6 @@ fn expected(dir: u32, file: u32, gid: Option<u32>) -> impl Fn(&[(String, u32, u3
             (".komodo", dir),
             (".komodo/BEER", dir),
             (".komodo/BEER/BEER.conf", file),
-            (".komodo/komodo.conf", file),
         ];
         let got_modes: Vec<_> = got.iter().map(|(p, m, _)| (p.as_str(), *m)).collect();
         assert_eq!(got_modes, want);
@@ -307,8 +306,11 @@ fn private_modes_are_0600_and_0700_whatever_the_umask() {
         expected(0o700, 0o600, None)(&got);
         // And a file replaced in an existing directory, through a temporary file.
         let got = render_in_child(umask, None, |home| {
-            fs::create_dir(home.join(".komodo")).unwrap();
-            fs::write(home.join(".komodo/komodo.conf"), "stale\n").unwrap();
+            for dir in [".komodo", ".komodo/BEER"] {
+                fs::create_dir(home.join(dir)).unwrap();
+                fs::set_permissions(home.join(dir), fs::Permissions::from_mode(0o700)).unwrap();
+            }
+            fs::write(home.join(".komodo/BEER/BEER.conf"), "stale\n").unwrap();
         });
         expected(0o700, 0o600, None)(&got);
     }

@@ -182,8 +182,7 @@ proptest! {
     fn confs_are_strict_key_value_lines(text in valid_yaml(), bytes in seed_bytes()) {
         let Some(config) = valid_config(&text) else { return Ok(()) };
         let seed = seed(&bytes);
-        let kmd_client = render::kmd_client_conf(&config, &seed);
-        for conf in config.chains.iter().map(|c| render::chain_conf(&config, c, &seed)).chain([kmd_client]) {
+        for conf in config.chains.iter().map(|c| render::chain_conf(&config, c, &seed)) {
             prop_assert!(conf.ends_with('\n'));
             for line in conf.lines() {
                 let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("not key=value: {line:?}"));

@@ -216,12 +216,7 @@ fn root_drops_to_the_configured_user_and_hands_over_the_files() {
         report.starts_with(&format!("uid={uid} gid={gid} ")),
         "{report}"
     );
-    for path in [
-        ".komodo",
-        ".komodo/BEER",
-        ".komodo/BEER/BEER.conf",
-        ".komodo/komodo.conf",
-    ] {
+    for path in [".komodo", ".komodo/BEER", ".komodo/BEER/BEER.conf"] {
         let meta = std::fs::metadata(home.join(path)).unwrap();
         assert_eq!((meta.uid(), meta.gid()), (uid, gid), "{path}");
     }
@@ -384,5 +379,132 @@ fn extra_komodod_flags_follow_the_managed_ones() {
         format!(
             "/bin/sh {komodod} -ac_name=THC -ac_supply=251253103 -addnode=78.47.196.146 -earlytxid=7e4a76 -addressindex=1 -printtoconsole"
         )
+    );
+}
+
+/// `run komodod --chain BEER -- EXTRA` is refused with exit 78 and MESSAGE,
+/// nothing written and nothing started.
+fn extra_refused(extra: &[&str], message: &str) {
+    let run = Run::new(NOTARY_YAML).seed();
+    let komodod = fake_daemon(&run, "komodod");
+    let mut args = vec!["run", "komodod", "--chain", "BEER", "--"];
+    args.extend(extra);
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&args);
+    run.fails(
+        78,
+        &format!("dokomodo: error: DIR/notary.yaml: chains.BEER: {message}\n"),
+    );
+    assert_eq!(report(&run, "komodod"), "", "komodod was started");
+    assert_eq!(
+        std::fs::read_dir(run.home()).unwrap().count(),
+        0,
+        "HOME must stay empty"
+    );
+}
+
+const RPC_INSTEAD: &str =
+    "use `rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)";
+const DAEMON_INSTEAD: &str =
+    "use nothing: dokomodo writes the conf and runs komodod in the foreground";
+
+#[test]
+fn extra_rpc_password_is_refused() {
+    extra_refused(
+        &["-printtoconsole", "-rpcpassword=x"],
+        &format!(
+            "the argument `-rpcpassword=x` after `--` is refused: -rpcpassword is managed by dokomodo; {RPC_INSTEAD}"
+        ),
+    );
+}
+
+#[test]
+fn extra_negated_rpc_password_is_refused() {
+    extra_refused(
+        &["-norpcpassword"],
+        &format!(
+            "the argument `-norpcpassword` after `--` is refused: `-norpcpassword` means -rpcpassword=0 to komodod, and -rpcpassword is managed by dokomodo; {RPC_INSTEAD}"
+        ),
+    );
+}
+
+#[test]
+fn extra_identity_flag_is_refused() {
+    extra_refused(
+        &["-ac_supply=5"],
+        "the argument `-ac_supply=5` after `--` is refused: -ac_supply is managed by dokomodo; use its own key under the chain (it is part of the chain's identity)",
+    );
+}
+
+#[test]
+fn extra_daemon_is_refused_in_every_spelling() {
+    extra_refused(
+        &["-daemon"],
+        &format!(
+            "the argument `-daemon` after `--` is refused: -daemon is managed by dokomodo; {DAEMON_INSTEAD}"
+        ),
+    );
+    extra_refused(
+        &["-nodaemon=0"],
+        &format!(
+            "the argument `-nodaemon=0` after `--` is refused: `-nodaemon=0` means -daemon=1 to komodod, and -daemon is managed by dokomodo; {DAEMON_INSTEAD}"
+        ),
+    );
+    extra_refused(
+        &["--daemon=1"],
+        &format!(
+            "the argument `--daemon=1` after `--` is refused: `--daemon=1` means -daemon=1 to komodod, and -daemon is managed by dokomodo; {DAEMON_INSTEAD}"
+        ),
+    );
+}
+
+#[test]
+fn extra_argument_komodod_would_stop_at_is_refused() {
+    extra_refused(
+        &["printtoconsole"],
+        "the argument `printtoconsole` after `--` is refused: `printtoconsole` is not a komodod flag (-name or -name=value)",
+    );
+}
+
+#[test]
+fn extra_stakednotary_with_the_yamls_pubkey_is_refused() {
+    let yaml = format!(
+        "pubkey: 02a854251adfee222bede8396fed0756985d4ea905f72611740867c7a4ad6488c1\n{NOTARY_YAML}"
+    );
+    let run = Run::new(&yaml).seed();
+    let komodod = fake_daemon(&run, "komodod");
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&[
+        "run",
+        "komodod",
+        "--chain",
+        "KMD",
+        "--",
+        "-stakednotary=1",
+    ]);
+    run.fails(
+        78,
+        "dokomodo: error: DIR/notary.yaml: chains.KMD: the argument `-stakednotary=1` after `--` is refused: -stakednotary cannot go with a notary pubkey (the YAML's `pubkey`) or -notary: komodod refuses to start (\"Cannot be STAKED and KMD notary at the same time!\")\n",
+    );
+    assert_eq!(report(&run, "komodod"), "");
+}
+
+#[test]
+fn harmless_extra_flags_pass() {
+    let run = Run::new(NOTARY_YAML).seed();
+    let komodod = fake_daemon(&run, "komodod");
+    let run = run.env("DOKOMODO_KOMODOD", &komodod).args(&[
+        "run",
+        "komodod",
+        "--chain",
+        "BEER",
+        "--",
+        "-printtoconsole",
+        "--debug=net",
+        "-nolisten",
+    ]);
+    run.status(0);
+    assert!(
+        report(&run, "komodod").contains(" -printtoconsole --debug=net -nolisten"),
+        "{}",
+        report(&run, "komodod")
     );
 }

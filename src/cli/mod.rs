@@ -79,6 +79,13 @@ impl Global {
         config::load_elected(&mut config)?;
         Ok(config)
     }
+    /// For read-only queries: the YAML without its deployment checks.
+    pub(crate) fn load_query(&self) -> Result<Config> {
+        Ok(config::load_for(
+            &self.config_path(),
+            config::Checks::Query,
+        )?)
+    }
 }
 
 pub(crate) fn env(name: &str) -> Option<OsString> {
@@ -222,7 +229,7 @@ fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
             other => return Err(other.unexpected().into()),
         }
     }
-    let config = global.load()?;
+    let config = global.load_query()?;
     let chains = select(&config, &names)?;
     if json {
         let mut out = String::from("[");
@@ -428,24 +435,33 @@ pub(crate) fn home_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
         .map_err(|e| Error::Io(format!("cannot resolve HOME: {}", crate::describe_io(&e))))
 }
 
-/// Writes the plan's files under HOME. Takes the plan: the contents move to
-/// the writer instead of being copied (the iguana role renders megabytes).
+/// Writes the plan's files under HOME (and an absolute iguana.workdir under
+/// its own parent: `Plan::by_root`), one atomic set per root. Takes the plan:
+/// the contents move to the writer instead of being copied (the iguana role
+/// renders megabytes). Paths come back relative to HOME, or absolute.
 fn write_plan(plan: Plan, home: &Path) -> Result<Vec<(PathBuf, files::Outcome)>> {
-    let specs: Vec<files::FileSpec> = plan
-        .files
-        .into_iter()
-        .map(|f| files::FileSpec {
-            path: f.path,
-            contents: f.contents.into_bytes(),
-        })
-        .collect();
-    files::write_set(
-        home,
-        &plan.dirs,
-        &specs,
-        files::Modes::for_current_process(),
-    )
-    .map_err(Error::from)
+    let mut written = Vec::new();
+    for (root, plan) in plan.by_root(home) {
+        let specs: Vec<files::FileSpec> = plan
+            .files
+            .into_iter()
+            .map(|f| files::FileSpec {
+                path: f.path,
+                contents: f.contents.into_bytes(),
+            })
+            .collect();
+        let outcomes = files::write_set(
+            &root,
+            &plan.dirs,
+            &specs,
+            files::Modes::for_current_process(),
+        )?;
+        written.extend(outcomes.into_iter().map(|(path, outcome)| {
+            let path = if root == home { path } else { root.join(path) };
+            (path, outcome)
+        }));
+    }
+    Ok(written)
 }
 
 fn outcome_word(outcome: files::Outcome) -> &'static str {
@@ -476,7 +492,7 @@ fn creds(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let Some(name) = name else {
         return Err(Error::usage("creds needs a chain NAME"));
     };
-    let config = global.load()?;
+    let config = global.load_query()?;
     let chain = find_chain(&config, &name)?;
     let seed = load_seed()?;
     let creds = crate::secrets::creds::for_chain(&seed, chain);
@@ -515,6 +531,10 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Role::Daemon => global.load()?,
     };
     let chain = args.chain_in(&config)?;
+    if let Some(chain) = chain {
+        // EXTRA goes on komodod's command line after the chain's `args`: same policy.
+        config::flags::check_extra(&config, chain, &args.extra)?;
+    }
     let seed = load_seed()?;
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {

@@ -81,6 +81,7 @@ pub const IMPORT_KINDS: &[&str] = &["PUBKEY", "BEAM", "CODA", "GATEWAY"];
 
 const I32_MAX: i64 = i32::MAX as i64;
 const U16_MAX: i64 = u16::MAX as i64;
+const U8_MAX: i64 = u8::MAX as i64;
 
 const fn int(name: &'static str, min: i64, max: i64, doc: &'static str) -> Param {
     Param {
@@ -227,17 +228,19 @@ pub const PARAMS: &[Param] = &[
         rule: Rule::Name,
         doc: "name of the custom contract library (needs ac_cc)",
     },
+    // komodod keeps these in a uint8_t and only asks whether they are
+    // non-zero: 2-255 is 1, and 256 silently becomes 0.
     int(
         "ac_public",
         0,
-        1,
-        "1: transparent only, no shielded transactions",
+        U8_MAX,
+        "non-zero (1): transparent only, no shielded transactions",
     ),
     int(
         "ac_private",
         0,
-        1,
-        "1: shielded only, no transparent transactions apart from coinbase",
+        U8_MAX,
+        "non-zero (1): shielded only, no transparent transactions apart from coinbase (PIRATE and ZOMBIE only)",
     ),
     int("ac_txpow", 0, 3, "transaction proof of work level, 0 to 3"),
     int(
@@ -394,7 +397,12 @@ pub fn check_combination(params: &BTreeMap<String, String>) -> Result<(), String
         return Err("ac_founders_reward needs ac_founders".into());
     }
     if nonzero("ac_perc") && nonzero("ac_founders_reward") {
-        return Err("ac_perc and ac_founders_reward cannot both be set (komodod refuses)".into());
+        // komodo_args 1209-1212.
+        return Err(
+            "ac_perc and ac_founders_reward cannot both be set: komodod refuses to start \
+             (\"cannot use founders reward and commission on the same chain.\")"
+                .into(),
+        );
     }
     let list = |name: &str| -> Vec<u64> {
         params
@@ -430,6 +438,104 @@ pub fn check_combination(params: &BTreeMap<String, String>) -> Result<(), String
             "ac_timeunlockfrom must not be above ac_timeunlockto (komodod turns the time lock off)"
                 .into(),
         );
+    }
+    Ok(())
+}
+
+/// The chains komodod lets run with `-ac_private` (`allowedPrivateOnly`).
+pub const PRIVATE_CHAINS: &[&str] = &["PIRATE", "ZOMBIE"];
+
+/// komodod's `ac_supply` limit for a chain with `ac_pubkey` or `ac_script`.
+pub const MAX_SUPPLY_WITH_PAYEE: u64 = 10_000_000_000;
+
+/// Refuses what komodod refuses at start-up (`komodo_args` in
+/// src/komodo_utils.cpp, KomodoPlatform/komodo v0.9.0: `StartShutdown`, an
+/// exception, `exit`): such a chain would pass `check` and then make its
+/// container restart forever. The line numbers are komodo_args' (docs/komodod.md
+/// has the whole list). `params` as in `check_combination`, after it.
+pub fn check_startup(ac_name: &str, params: &BTreeMap<String, String>) -> Result<(), String> {
+    let num = |name: &str, default: u64| {
+        params
+            .get(name)
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    // 1605-1612: a throw after StartShutdown.
+    if num("ac_private", 0) != 0 && !PRIVATE_CHAINS.contains(&ac_name) {
+        return Err(format!(
+            "ac_private is allowed only on {}: komodod refuses to start any other chain \
+             with it (\"-ac_private for a non-PIRATE chain is not supported\")",
+            PRIVATE_CHAINS.join(" and ")
+        ));
+    }
+    // 1248-1251, before ac_import is read.
+    if num("ac_beam", 0) != 0 {
+        return Err(
+            "ac_beam must be 0: current komodod refuses to start with any other value \
+             (\"can only have one of -ac_beam or -ac_coda\")"
+                .into(),
+        );
+    }
+    let payee = params.contains_key("ac_pubkey") || params.contains_key("ac_script");
+    match params.get("ac_import").map(String::as_str) {
+        None => {}
+        // 1255-1259: strlen(ac_pubkey) != 66.
+        Some("PUBKEY") if !params.contains_key("ac_pubkey") => {
+            return Err(
+                "ac_import=PUBKEY needs ac_pubkey: komodod refuses to start without it \
+                 (\"invalid -ac_pubkey for -ac_import=PUBKEY\")"
+                    .into(),
+            );
+        }
+        Some("PUBKEY") => {}
+        // 1263-1267 with 1248-1251: BEAM needs a non-zero ac_beam, which is refused.
+        Some("BEAM") => {
+            return Err(
+                "ac_import=BEAM cannot start: komodod needs a non-zero ac_beam for it \
+                 (\"missing -ac_beam for BEAM rpcport\") and refuses every non-zero ac_beam"
+                    .into(),
+            );
+        }
+        // 1271-1275.
+        Some("CODA") if num("ac_coda", 0) == 0 => {
+            return Err(
+                "ac_import=CODA needs a non-zero ac_coda (CODA's RPC port): komodod \
+                 refuses to start without it (\"missing -ac_coda for CODA rpcport\")"
+                    .into(),
+            );
+        }
+        Some("CODA") => {}
+        // 1279-1282: any other word is a gateway coin. ac_supply defaults to 10.
+        Some(other)
+            if num("ac_end", 0) != 1 || num("ac_supply", 10) != 0 || num("ac_perc", 0) != 0 =>
+        {
+            return Err(format!(
+                "ac_import={other} needs ac_end: 1 (its first era), ac_supply: 0 and no \
+                 ac_perc: komodod refuses to start otherwise (\"when using gateway import \
+                 these must be set: -ac_end=1 -ac_supply=0 -ac_perc=0\")"
+            ));
+        }
+        Some(_) => {}
+    }
+    if payee {
+        // 1300-1303.
+        if num("ac_supply", 10) > MAX_SUPPLY_WITH_PAYEE {
+            return Err(format!(
+                "ac_supply above {MAX_SUPPLY_WITH_PAYEE} cannot go with ac_pubkey or ac_script: \
+                 komodod refuses to start (\"ac_pubkey or ac_script wont work with ac_supply \
+                 over 10 billion\")"
+            ));
+        }
+        // 1305-1308: the first era's notary pay.
+        if num("ac_notarypay", 0) != 0 {
+            return Err(
+                "ac_notarypay (its first era) cannot go with ac_pubkey or ac_script: \
+                 komodod refuses to start (\"Assetchains NOTARY PAY cannot be used with \
+                 ac_pubkey or ac_script.\")"
+                    .into(),
+            );
+        }
     }
     Ok(())
 }
@@ -642,8 +748,9 @@ mod tests {
         ok("ac_txpow", "3");
         bad("ac_txpow", "4", "an integer from 0 to 3");
         ok("ac_public", "1");
-        bad("ac_public", "2", "0 or 1");
-        bad("ac_private", "256", "0 or 1");
+        ok("ac_public", "255");
+        bad("ac_public", "256", "an integer from 0 to 255");
+        bad("ac_private", "256", "an integer from 0 to 255");
         ok("ac_cc", "65535");
         bad("ac_cc", "65536", "an integer from 0 to 65535");
         ok("ac_blocktime", "150");
@@ -842,5 +949,104 @@ mod tests {
             check_combination(&map(&[("ac_perc", "0"), ("ac_cc", "2")])),
             Ok(())
         );
+    }
+
+    #[test]
+    fn what_komodod_refuses_at_start_up_is_refused() {
+        let pubkey = (
+            "ac_pubkey",
+            "02df9bda7bfe2bcaa938b29a399fb0ba58cfb6cc3ddc0001062a600f60a8237ad9",
+        );
+        let script = ("ac_script", "76a914");
+        let startup = |name: &str, pairs: &[(&str, &str)]| check_startup(name, &map(pairs));
+        let refused = |name: &str, pairs: &[(&str, &str)], start: &str| {
+            let err = startup(name, pairs).unwrap_err();
+            assert!(err.starts_with(start), "{pairs:?}: {err}");
+        };
+        // The published chains start.
+        assert_eq!(
+            startup("PIRATE", &[("ac_private", "1"), ("ac_supply", "0")]),
+            Ok(())
+        );
+        assert_eq!(startup("ZOMBIE", &[("ac_private", "1")]), Ok(()));
+        assert_eq!(startup("BEER", &[("ac_private", "0")]), Ok(()));
+        refused(
+            "BEER",
+            &[("ac_private", "1")],
+            "ac_private is allowed only on PIRATE and ZOMBIE",
+        );
+        refused(
+            "pirate",
+            &[("ac_private", "2")],
+            "ac_private is allowed only",
+        );
+        assert_eq!(startup("X", &[("ac_beam", "0")]), Ok(()));
+        refused("X", &[("ac_beam", "1")], "ac_beam must be 0");
+        refused(
+            "X",
+            &[("ac_import", "PUBKEY")],
+            "ac_import=PUBKEY needs ac_pubkey",
+        );
+        assert_eq!(startup("X", &[("ac_import", "PUBKEY"), pubkey]), Ok(()));
+        refused("X", &[("ac_import", "BEAM")], "ac_import=BEAM cannot start");
+        refused(
+            "X",
+            &[("ac_import", "CODA")],
+            "ac_import=CODA needs a non-zero ac_coda",
+        );
+        refused(
+            "X",
+            &[("ac_import", "CODA"), ("ac_coda", "0")],
+            "ac_import=CODA needs",
+        );
+        assert_eq!(
+            startup("X", &[("ac_import", "CODA"), ("ac_coda", "8302")]),
+            Ok(())
+        );
+        let gateway = [
+            ("ac_import", "GATEWAY"),
+            ("ac_end", "1"),
+            ("ac_supply", "0"),
+        ];
+        assert_eq!(startup("X", &gateway), Ok(()));
+        assert_eq!(
+            startup(
+                "X",
+                &[gateway[0], ("ac_end", "1,5"), gateway[2], ("ac_perc", "0")]
+            ),
+            Ok(())
+        );
+        for bad in [
+            vec![gateway[0], gateway[1]],
+            vec![gateway[0], gateway[2]],
+            vec![gateway[0], ("ac_end", "2"), gateway[2]],
+            vec![gateway[0], gateway[1], ("ac_supply", "1")],
+            vec![gateway[0], gateway[1], gateway[2], ("ac_perc", "1"), pubkey],
+        ] {
+            refused("X", &bad, "ac_import=GATEWAY needs ac_end: 1");
+        }
+        assert_eq!(
+            startup("X", &[pubkey, ("ac_supply", "10000000000")]),
+            Ok(())
+        );
+        refused(
+            "X",
+            &[pubkey, ("ac_supply", "10000000001")],
+            "ac_supply above 10000000000",
+        );
+        refused(
+            "X",
+            &[script, ("ac_supply", "90000000000")],
+            "ac_supply above",
+        );
+        assert_eq!(startup("X", &[("ac_supply", "90000000000")]), Ok(()));
+        refused(
+            "X",
+            &[pubkey, ("ac_notarypay", "100")],
+            "ac_notarypay (its first era)",
+        );
+        refused("X", &[script, ("ac_notarypay", "5,0")], "ac_notarypay");
+        assert_eq!(startup("X", &[pubkey, ("ac_notarypay", "0,100")]), Ok(()));
+        assert_eq!(startup("X", &[("ac_notarypay", "100")]), Ok(()));
     }
 }

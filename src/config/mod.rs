@@ -3,6 +3,7 @@
 
 pub mod acparams;
 pub mod elected;
+pub mod flags;
 pub mod import;
 pub mod ports;
 pub mod yaml;
@@ -364,10 +365,27 @@ impl ConfigError {
     }
 }
 
+/// How much a command needs of the YAML.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    /// Everything, also that the chains can be deployed as written (a chain
+    /// iguana reaches over the network needs `rpc.allow`): `check`, `render`,
+    /// `run` and the rest.
+    Deploy,
+    /// The model without the deployment checks: read-only queries (`ports`,
+    /// `creds`) answer from a YAML that is not yet complete.
+    Query,
+}
+
 /// Reads and validates the YAML at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_for(path, Checks::Deploy)
+}
+
+/// Reads the YAML at `path`, validated as far as `checks` asks.
+pub fn load_for(path: &Path, checks: Checks) -> Result<Config, ConfigError> {
     let text = read_text(path)?;
-    parse(path, &text)
+    parse_for(path, &text, checks)
 }
 
 /// Reads the elected file `iguana.elected_file` names (relative to the
@@ -459,9 +477,14 @@ fn read_text(path: &Path) -> Result<String, ConfigError> {
 
 /// Validates YAML text; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    parse_for(path, text, Checks::Deploy)
+}
+
+/// `parse`, validated as far as `checks` asks.
+pub fn parse_for(path: &Path, text: &str, checks: Checks) -> Result<Config, ConfigError> {
     let cx = Cx { file: path, text };
     let root = yaml::parse(text).map_err(|e| cx.err(e.pos, None, e.message))?;
-    Validator { cx }.config(&root)
+    Validator { cx, checks }.config(&root)
 }
 
 /// What an error needs to point at the YAML.
@@ -535,6 +558,7 @@ const COIN_KEYS: &[&str] = &[
 
 struct Validator<'a> {
     cx: Cx<'a>,
+    checks: Checks,
 }
 
 impl Validator<'_> {
@@ -599,6 +623,8 @@ impl Validator<'_> {
             chains,
         };
         self.cross_checks(&config, chains_node)?;
+        self.notary_flags(&config, chains_node)?;
+        self.case_clashes(&config, chains_node)?;
         Ok(config)
     }
 
@@ -732,20 +758,7 @@ impl Validator<'_> {
                     }
                     iguana.elected = s.to_owned();
                 }
-                "workdir" => {
-                    let what = "a directory (relative to HOME, or absolute)";
-                    let s = self.string(value, &"iguana.workdir", what)?;
-                    if !is_safe_path(s) {
-                        return Err(self.err(
-                            value.pos,
-                            &"iguana.workdir",
-                            format!(
-                                "expected {what} without `..`, whitespace or control characters"
-                            ),
-                        ));
-                    }
-                    iguana.workdir = s.to_owned();
-                }
+                "workdir" => iguana.workdir = self.workdir(value)?,
                 "startup" => match &value.value {
                     Value::Bool(b) => iguana.startup = *b,
                     other => {
@@ -792,6 +805,44 @@ impl Validator<'_> {
             }
         }
         Ok(iguana)
+    }
+
+    /// iguana's working directory, written as the files are: `./a//b/` is
+    /// `a/b`. Not HOME itself and not `/`: iguana fills it with DB/, tmp/ and
+    /// confs/.
+    fn workdir(&self, node: &Node) -> Result<String> {
+        let field = &"iguana.workdir";
+        let what = "a directory (relative to HOME, or absolute)";
+        let s = self.string(node, field, what)?;
+        if !is_safe_path(s) {
+            return Err(self.err(
+                node.pos,
+                field,
+                format!("expected {what} without `..`, whitespace or control characters"),
+            ));
+        }
+        let parts: Vec<&str> = s
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        if parts.is_empty() {
+            let names = if s.starts_with('/') {
+                "the root directory"
+            } else {
+                "HOME itself"
+            };
+            return Err(self.err(
+                node.pos,
+                field,
+                format!(
+                    "`{}` names {names}; give iguana a directory of its own for DB/, tmp/ \
+                     and confs/ (e.g. `iguana`)",
+                    printable(s)
+                ),
+            ));
+        }
+        let lead = if s.starts_with('/') { "/" } else { "" };
+        Ok(format!("{lead}{}", parts.join("/")))
     }
 
     /// iguana keeps peer and own addresses as 32-bit IPv4 numbers.
@@ -973,6 +1024,16 @@ impl Validator<'_> {
             ));
         }
         let is_kmd = ac_name == "KMD";
+        if !is_kmd && ac_name.eq_ignore_ascii_case("KMD") {
+            return Err(self.err(
+                key.pos,
+                &field,
+                format!(
+                    "the ac_name `{ac_name}` is not KMD: komodod's chain names are case-sensitive, \
+                     so this would be a new assetchain named `{ac_name}`; write `KMD` for Komodo itself"
+                ),
+            ));
+        }
         if is_kmd {
             if let Some(param) = params.keys().next() {
                 return Err(self.err(
@@ -990,6 +1051,10 @@ impl Validator<'_> {
             }
         }
         acparams::check_combination(&params).map_err(|why| self.err(key.pos, &field, why))?;
+        if !is_kmd {
+            acparams::check_startup(&ac_name, &params)
+                .map_err(|why| self.err(key.pos, &field, why))?;
+        }
         let derived = ports::derive(&ac_name, &params);
         for (which, v) in claimed {
             let f = Dotted(&field, which);
@@ -1297,68 +1362,85 @@ impl Validator<'_> {
         err
     }
 
-    /// `args`: `-name` or `-name=value` flags. What dokomodo writes itself
-    /// (identity, seeds, paths, ports) has its own key, and RPC settings
-    /// belong in the conf: a password on the command line is in every `ps`.
+    /// `args`: `-name` or `-name=value` flags, under the policy of
+    /// `flags::check` (which the EXTRA arguments of `run komodod` share).
+    /// Whether they go with the YAML's `pubkey` is `notary_flags`' question.
     fn komodod_flags(&self, node: &Node, field: Field<'_>) -> Result<Vec<String>> {
         let what = "komodod flags like -earlytxid=HEX";
-        let mut flags = Vec::new();
-        for (i, item) in self.list(node, field, what)?.iter().enumerate() {
+        let items = self.list(node, field, what)?;
+        let mut flags = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
             let f = Indexed(field, i);
-            let flag = self.string(item, &f, "a komodod flag (-name or -name=value)")?;
-            let name = flag
-                .strip_prefix('-')
-                .map(|rest| rest.split('=').next().unwrap_or(rest));
-            let Some(name) = name.filter(|n| {
-                n.starts_with(|c: char| c.is_ascii_lowercase())
-                    && n.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            }) else {
-                return Err(self.err(
-                    item.pos,
-                    &f,
-                    format!(
-                        "`{}` is not a komodod flag (-name or -name=value)",
-                        printable(flag)
-                    ),
-                ));
+            flags.push(
+                self.string(item, &f, "a komodod flag (-name or -name=value)")?
+                    .to_owned(),
+            );
+        }
+        flags::check(&flags, false).map_err(|refusal| {
+            let f = Indexed(field, refusal.index);
+            self.err(items[refusal.index].pos, &f, refusal.message)
+        })?;
+        Ok(flags)
+    }
+
+    /// Chain names differing only in case: komodod would take them as two
+    /// chains, but their compose services and default hosts (the name in
+    /// lower case) are one.
+    fn case_clashes(&self, config: &Config, chains_node: &Node) -> Result<()> {
+        let Value::Map(entries) = &chains_node.value else {
+            return Ok(());
+        };
+        for (i, (key, _)) in entries.iter().enumerate() {
+            let Some((other, _)) = entries[..i]
+                .iter()
+                .find(|(k, _)| k.name.eq_ignore_ascii_case(&key.name))
+            else {
+                continue;
             };
-            if flag.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(self.err(
-                    item.pos,
-                    &f,
-                    format!(
-                        "`{}` contains whitespace or control characters",
-                        printable(flag)
-                    ),
-                ));
-            }
-            let managed = match name {
-                n if n.starts_with("ac_") => {
-                    Some("its own key under the chain (it is part of the chain's identity)")
-                }
-                "addnode" => Some("`addnode`"),
-                "pubkey" => Some("the top-level `pubkey`"),
-                "datadir" => Some("`datadir`"),
-                "port" => Some("`p2p_port_override`"),
-                "conf" | "daemon" => {
-                    Some("nothing: dokomodo writes the conf and runs komodod in the foreground")
-                }
-                n if n.starts_with("rpc") => Some(
-                    "`rpc.allow` or `rpc_port_override` (RPC settings go in the conf, never on a command line)",
+            let lower = key.name.to_ascii_lowercase();
+            let host_note = if config.chains.iter().any(|c| c.host == lower) {
+                format!(" and default hosts (`{lower}`)")
+            } else {
+                String::new()
+            };
+            return Err(self.err(
+                key.pos,
+                &Dotted(&"chains", &key.name),
+                format!(
+                    "differs from chain `{}` only in case: their compose services{host_note} \
+                     would be one; give one of them another name",
+                    other.name
                 ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The chains' `args` again, now that the YAML's `pubkey` is known.
+    fn notary_flags(&self, config: &Config, chains_node: &Node) -> Result<()> {
+        let Value::Map(entries) = &chains_node.value else {
+            return Ok(());
+        };
+        for chain in &config.chains {
+            let Err(refusal) = flags::check(&chain.args, config.pubkey.is_some()) else {
+                continue;
+            };
+            let args_node = entries
+                .iter()
+                .find(|(k, _)| k.name == chain.name)
+                .and_then(|(_, node)| match &node.value {
+                    Value::Map(keys) => keys.iter().find(|(k, _)| k.name == "args"),
+                    _ => None,
+                })
+                .map(|(_, node)| node);
+            let pos = match args_node.map(|n| &n.value) {
+                Some(Value::Seq(items)) => items.get(refusal.index).map(|n| n.pos),
                 _ => None,
             };
-            if let Some(instead) = managed {
-                return Err(self.err(
-                    item.pos,
-                    &f,
-                    format!("-{name} is managed by dokomodo; use {instead}"),
-                ));
-            }
-            flags.push(flag.to_owned());
+            let field = format!("chains.{}.args[{}]", chain.name, refusal.index);
+            return Err(self.err(pos.unwrap_or(chains_node.pos), &field, refusal.message));
         }
-        Ok(flags)
+        Ok(())
     }
 
     fn port(&self, node: &Node, field: Field<'_>) -> Result<u16> {
@@ -1463,7 +1545,7 @@ impl Validator<'_> {
                     ),
                 ));
             }
-            if chain.is_remote() && config.rpc_allow.is_empty() {
+            if self.checks == Checks::Deploy && chain.is_remote() && config.rpc_allow.is_empty() {
                 return Err(self.err(
                     key_of(&chain.name),
                     &field,
@@ -1834,5 +1916,39 @@ mod tests {
             is_seed("78.47.196.146") && is_seed("seed.example.org:7770") && is_seed("[::1]:7770")
         );
         assert!(!is_seed("1.2.3.4 #x") && !is_seed("a=b") && !is_seed(""));
+    }
+
+    #[test]
+    fn iguana_workdir_is_written_as_the_files_are() {
+        for (given, kept) in [
+            ("./dpow//iguana/", "dpow/iguana"),
+            ("iguana", "iguana"),
+            ("/srv//iguana/", "/srv/iguana"),
+        ] {
+            let c = load(&format!(
+                "iguana: {{workdir: '{given}'}}\nchains:\n  KMD: {{host: 127.0.0.1}}\n"
+            ))
+            .unwrap();
+            assert_eq!(c.iguana.workdir, kept, "{given}");
+        }
+    }
+
+    #[test]
+    fn kmd_is_kmd_whatever_its_key_but_not_whatever_its_case() {
+        let c = load("chains:\n  kmd: {ac_name: KMD, host: 127.0.0.1}\n").unwrap();
+        assert!(c.chains[0].is_kmd());
+        assert!(
+            error("chains:\n  X: {ac_name: Kmd, host: 127.0.0.1}\n")
+                .contains("the ac_name `Kmd` is not KMD")
+        );
+    }
+
+    #[test]
+    fn queries_skip_the_deployment_checks_only() {
+        let yaml = "chains:\n  BEER: {ac_supply: 100000000}\n";
+        assert!(parse_for(Path::new("n.yaml"), yaml, Checks::Query).is_ok());
+        assert!(parse_for(Path::new("n.yaml"), yaml, Checks::Deploy).is_err());
+        let clash = "chains:\n  BEER: {ac_supply: 100000000}\n  Beer: {ac_supply: 1}\n";
+        assert!(parse_for(Path::new("n.yaml"), clash, Checks::Query).is_err());
     }
 }

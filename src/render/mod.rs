@@ -12,9 +12,6 @@ use crate::config::{Chain, Coin, Config};
 use crate::secrets::creds::{self, Credentials};
 use crate::secrets::seed::Seed;
 
-/// KMD's RPC port, which every assetchain reads from `~/.komodo/komodo.conf`.
-pub const KMD_RPC_PORT: u16 = 7771;
-
 /// The genesis block every Komodo assetchain shares, as komodod writes it into
 /// the addcoin JSON (`NAME_7776`); its double-SHA256 is `GENESIS_HASH`.
 const GENESIS_BLOCK: &str = include_str!("genesis.hex");
@@ -35,34 +32,93 @@ pub struct Plan {
     pub files: Vec<File>,
 }
 
+impl Plan {
+    /// The plan split by the directory its paths are written under: HOME for
+    /// relative paths (everything but an absolute `iguana.workdir`), and for
+    /// each absolute directory of `dirs` its parent, with paths made relative
+    /// to it. The parent must exist; the directory itself is created, and no
+    /// symlink below the parent is followed, as below HOME.
+    pub fn by_root(self, home: &Path) -> Vec<(PathBuf, Plan)> {
+        let mut roots: Vec<(PathBuf, Plan)> = vec![(home.to_path_buf(), Plan::default())];
+        let outside: Vec<PathBuf> = self
+            .dirs
+            .iter()
+            .filter(|d| d.is_absolute())
+            .cloned()
+            .collect();
+        // The root of an absolute path: the parent of the absolute directory
+        // it is in (a file outside all of them: its own parent).
+        let root_of = |path: &Path| -> (PathBuf, PathBuf) {
+            let top = outside
+                .iter()
+                .find(|d| path.starts_with(d))
+                .map(PathBuf::as_path)
+                .unwrap_or(path);
+            let root = top.parent().unwrap_or(Path::new("/")).to_path_buf();
+            let relative = path.strip_prefix(&root).unwrap_or(path).to_path_buf();
+            (root, relative)
+        };
+        let slot = |roots: &mut Vec<(PathBuf, Plan)>, root: PathBuf| -> usize {
+            match roots.iter().position(|(r, _)| *r == root) {
+                Some(i) => i,
+                None => {
+                    roots.push((root, Plan::default()));
+                    roots.len() - 1
+                }
+            }
+        };
+        for dir in self.dirs {
+            if dir.is_absolute() {
+                let (root, relative) = root_of(&dir);
+                let i = slot(&mut roots, root);
+                roots[i].1.dirs.push(relative);
+            } else {
+                roots[0].1.dirs.push(dir);
+            }
+        }
+        for file in self.files {
+            if file.path.is_absolute() {
+                let (root, relative) = root_of(&file.path);
+                let i = slot(&mut roots, root);
+                roots[i].1.files.push(File {
+                    path: relative,
+                    contents: file.contents,
+                });
+            } else {
+                roots[0].1.files.push(file);
+            }
+        }
+        roots
+    }
+}
+
 /// Where the iguana role writes each coin's addcoin JSON, relative to HOME.
 pub fn addcoin_dir(config: &Config) -> PathBuf {
     iguana_workdir(config).join("addcoin")
 }
 
-/// iguana's working directory, relative to HOME unless the YAML made it absolute.
+/// iguana's working directory, relative to HOME unless the YAML made it
+/// absolute (then `Plan::by_root` writes it under its own parent).
 pub fn iguana_workdir(config: &Config) -> PathBuf {
     PathBuf::from(&config.iguana.workdir)
 }
 
-/// The files of the daemon role for one chain: its conf, and KMD's conf that
-/// every assetchain reads.
+/// The files of the daemon role for one chain: its conf, nothing else.
+///
+/// No KMD conf for an assetchain: komodod reads `~/.komodo/komodo.conf` (for
+/// KMD's credentials) only when the assetchain's own conf has no `rpcport`
+/// (`komodo_args`: `komodo_userpass` finds it, so `komodo_configfile` is
+/// skipped), and ours always has one. Writing it would only spread KMD's
+/// password (KMD holds the notary wallet) into every assetchain's container,
+/// and shrink KMD's own conf when both share a HOME.
 pub fn daemon(config: &Config, chain: &Chain, seed: &Seed) -> Plan {
-    let mut plan = Plan {
+    Plan {
         dirs: vec![chain.data_dir()],
-        files: Vec::new(),
-    };
-    plan.files.push(File {
-        path: chain.conf_path(),
-        contents: chain_conf(config, chain, seed),
-    });
-    if chain.is_assetchain() {
-        plan.files.push(File {
-            path: PathBuf::from(".komodo/komodo.conf"),
-            contents: kmd_client_conf(config, seed),
-        });
+        files: vec![File {
+            path: chain.conf_path(),
+            contents: chain_conf(config, chain, seed),
+        }],
     }
-    plan
 }
 
 /// The files of the iguana role: every chain's conf, byte-identical to what
@@ -166,15 +222,6 @@ fn conf(config: &Config, chain: &Chain, keys: &creds::Keys) -> String {
         }
     }
     conf
-}
-
-/// `~/.komodo/komodo.conf` in an assetchain's container: only what the
-/// assetchain reads from it (KMD's credentials and RPC port).
-pub fn kmd_client_conf(config: &Config, seed: &Seed) -> String {
-    match config.chains.iter().find(|c| c.is_kmd()) {
-        Some(kmd) => credentials_lines(&creds::for_chain(seed, kmd), kmd.rpc_port()),
-        None => credentials_lines(&creds::derive(seed, "KMD", ""), KMD_RPC_PORT),
-    }
 }
 
 fn credentials_lines(creds: &Credentials, rpcport: u16) -> String {
@@ -348,7 +395,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap())
             .collect();
-        assert_eq!(paths, [".komodo/BEER/BEER.conf", ".komodo/komodo.conf"]);
+        assert_eq!(paths, [".komodo/BEER/BEER.conf"]);
         assert_eq!(
             plan.files[0].contents,
             "rpcuser=user6c7c7a10aa152bb9\n\
@@ -356,12 +403,29 @@ mod tests {
              rpcport=8923\nserver=1\ntxindex=1\nrpcworkqueue=256\n\
              rpcbind=0.0.0.0\nrpcallowip=127.0.0.1\nrpcallowip=172.20.0.0/16\n"
         );
-        assert_eq!(
-            plan.files[1].contents,
-            "rpcuser=user6b1617eb1efd71ae\n\
-             rpcpassword=pass0c765689a9d32a7f69a82c2119c4cce7335425b0ff4d1178df0a3adf09605c08\n\
-             rpcport=7771\n"
-        );
+    }
+
+    #[test]
+    fn kmds_credentials_stay_in_kmds_home_and_iguanas() {
+        let c = config(YAML);
+        let kmd = c.chain("KMD").unwrap();
+        let kmd_conf = chain_conf(&c, kmd, &seed());
+        let password = kmd_conf.lines().nth(1).unwrap();
+        assert!(password.starts_with("rpcpassword=pass"), "{kmd_conf}");
+        for chain in c.chains.iter().filter(|c| !c.is_kmd()) {
+            let plan = daemon(&c, chain, &seed());
+            assert!(
+                plan.files
+                    .iter()
+                    .all(|f| f.path != kmd.conf_path() && !f.contents.contains(password)),
+                "{}: {plan:?}",
+                chain.name
+            );
+        }
+        let kmds = daemon(&c, kmd, &seed());
+        assert_eq!(kmds.files[0].contents, kmd_conf);
+        let iguanas = iguana(&c, &seed(), Path::new("/home/iguana"));
+        assert!(iguanas.files.iter().any(|f| f.contents == kmd_conf));
     }
 
     #[test]
@@ -455,5 +519,39 @@ mod tests {
         for h in hex {
             assert!(h.bytes().all(|b| b.is_ascii_hexdigit()), "{h}");
         }
+    }
+
+    #[test]
+    fn an_absolute_iguana_workdir_is_written_under_its_own_parent() {
+        let c = config(&YAML.replace("chains:", "iguana: {workdir: /srv/dpow/iguana}\nchains:"));
+        let plan = iguana(&c, &seed(), Path::new("/home/iguana"));
+        let roots = plan.by_root(Path::new("/home/iguana"));
+        let paths = |plan: &Plan| -> Vec<String> {
+            plan.dirs
+                .iter()
+                .chain(plan.files.iter().map(|f| &f.path))
+                .map(|p| p.display().to_string())
+                .collect()
+        };
+        assert_eq!(roots.len(), 2);
+        assert_eq!(roots[0].0, Path::new("/home/iguana"));
+        assert_eq!(
+            paths(&roots[0].1),
+            [".komodo/komodo.conf", ".komodo/BEER/BEER.conf"]
+        );
+        assert_eq!(roots[1].0, Path::new("/srv/dpow"));
+        assert_eq!(
+            paths(&roots[1].1),
+            [
+                "iguana",
+                "iguana/addcoin/KMD.json",
+                "iguana/addcoin/BEER.json"
+            ]
+        );
+        // Relative workdirs stay under HOME, in one set.
+        let c = config(YAML);
+        let roots = iguana(&c, &seed(), Path::new("/h")).by_root(Path::new("/h"));
+        assert_eq!(roots.len(), 1);
+        assert_eq!(roots[0].1.dirs, [PathBuf::from("iguana")]);
     }
 }

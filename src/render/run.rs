@@ -127,14 +127,33 @@ impl RunPlan {
         (self.options, spawn)
     }
 
-    /// Every directory and file of the plan, with their parents below HOME:
-    /// what the daemon's user must own.
+    /// Every directory and file of the plan, with their parents below HOME
+    /// (or below the parent of an absolute iguana.workdir, as absolute
+    /// paths): what the daemon's user must own.
     pub fn owned_paths(&self) -> Vec<PathBuf> {
+        // The paths alone: the contents are not needed to split them by root.
+        let paths_only = Plan {
+            dirs: self.files.dirs.clone(),
+            files: (self.files.files.iter())
+                .map(|f| render::File {
+                    path: f.path.clone(),
+                    contents: String::new(),
+                })
+                .collect(),
+        };
         let mut paths = std::collections::BTreeSet::new();
-        let plan = &self.files;
-        for path in plan.dirs.iter().chain(plan.files.iter().map(|f| &f.path)) {
-            for ancestor in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
-                paths.insert(ancestor.to_path_buf());
+        for (root, plan) in paths_only.by_root(&self.home) {
+            let below = |p: &Path| {
+                if root == self.home {
+                    p.to_path_buf()
+                } else {
+                    root.join(p)
+                }
+            };
+            for path in plan.dirs.iter().chain(plan.files.iter().map(|f| &f.path)) {
+                for ancestor in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+                    paths.insert(below(ancestor));
+                }
             }
         }
         paths.into_iter().collect()
@@ -313,5 +332,35 @@ chains:
             assert!(owned.contains(&PathBuf::from(path)), "{owned:?}");
         }
         assert!(owned.iter().all(|p| p.is_relative()));
+    }
+
+    #[test]
+    fn an_absolute_iguana_workdir_is_owned_from_its_parent_down() {
+        let config = crate::config::parse(
+            Path::new("notary.yaml"),
+            &YAML.replace("{workdir: dpow/iguana}", "{workdir: /srv/iguana}"),
+        )
+        .unwrap();
+        let inputs = Inputs {
+            role: Role::Iguana,
+            chain: None,
+            home: Path::new("/home/komodo"),
+            user: None,
+            extra: Vec::new(),
+            environ: &[],
+        };
+        let plan = plan(&config, &seed(), inputs).unwrap();
+        assert_eq!(plan.cwd, Path::new("/srv/iguana"));
+        let owned = plan.owned_paths();
+        for path in [
+            ".komodo",
+            ".komodo/BEER/BEER.conf",
+            "/srv/iguana",
+            "/srv/iguana/addcoin/BEER.json",
+        ] {
+            assert!(owned.contains(&PathBuf::from(path)), "{path}: {owned:?}");
+        }
+        assert!(!owned.contains(&PathBuf::from("/srv")), "{owned:?}");
+        assert!(!owned.contains(&PathBuf::from("/")), "{owned:?}");
     }
 }

@@ -412,8 +412,9 @@ pub fn valid_chain() -> impl Strategy<Value = (String, Vec<String>)> {
     let optional = prop::collection::vec(
         prop_oneof![
             (0u64..=100).prop_map(|v| format!("ac_staked: {v}")),
-            (0u8..=1).prop_map(|v| format!("ac_public: {v}")),
-            (0u8..=1).prop_map(|v| format!("ac_private: {v}")),
+            any::<u8>().prop_map(|v| format!("ac_public: {v}")),
+            // komodod refuses a non-zero ac_private on any chain but PIRATE and ZOMBIE.
+            Just("ac_private: 0".to_owned()),
             prop::collection::vec(any::<u64>(), 1..=7)
                 .prop_map(|v| format!("ac_reward: [{}]", join(&v))),
             prop::collection::vec(0u64..1_000_000, 1..=7)
@@ -439,6 +440,12 @@ pub fn valid_chain() -> impl Strategy<Value = (String, Vec<String>)> {
         // One occurrence per key.
         let mut seen = std::collections::BTreeSet::new();
         lines.retain(|l| seen.insert(l.split(':').next().unwrap_or("").to_owned()));
+        // komodod refuses ac_pubkey with an ac_supply over 10 billion.
+        let supply = if seen.contains("ac_pubkey") {
+            supply % (acparams::MAX_SUPPLY_WITH_PAYEE + 1)
+        } else {
+            supply
+        };
         lines.insert(0, format!("ac_supply: {supply}"));
         (name, lines)
     })

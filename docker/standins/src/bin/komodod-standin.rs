@@ -221,10 +221,12 @@ fn run() -> Result<(), String> {
         ));
     }
     let credentials = conf::quirky_credentials(&text);
-    let rpcport = rpcport(&chain, &credentials)?;
-    if !chain.is_kmd() {
+    // komodod's komodo_args: komodo_configfile, the only reader of KMD's
+    // conf, runs only when the assetchain's own conf has no rpcport.
+    if !chain.is_kmd() && credentials.rpcport.is_none() {
         read_kmd_conf(&log);
     }
+    let rpcport = rpcport(&chain, &credentials)?;
     let userpass = credentials.userpass();
     if userpass.is_none() {
         log.line("no rpcuser/rpcpassword in the conf: komodod would use a cookie; every request will be refused");
@@ -316,7 +318,9 @@ fn rpcport(chain: &Chain, credentials: &conf::QuirkyCredentials) -> Result<u16, 
     }
 }
 
-/// Every assetchain reads KMD's conf to verify notarisations against KMD.
+/// An assetchain whose conf has no rpcport reads KMD's conf (for KMD's
+/// credentials, to verify notarisations against KMD). With an rpcport it never
+/// does, and komodod skips that check (komodo_verifynotarization).
 fn read_kmd_conf(log: &Log) {
     let path = dokomodo_standins::home_dir()
         .join(".komodo")
