@@ -98,6 +98,42 @@ pub fn quirky_credentials(text: &[u8]) -> QuirkyCredentials {
     found
 }
 
+/// rpcuser, rpcpassword and rpcport as iguana reads them (`extract_userpass`
+/// and `parse_conf_line`, iguana/iguana_chains.c): the name anywhere in the
+/// line, then everything up to the first `=` after it is skipped (no `=`: the
+/// field is unset again), and ' ', \t, \r, \n, \b are removed from the rest.
+/// So `rpcuser = bob` gives `bob` here, where komodod's reader gives `=bob`.
+pub fn iguana_credentials(text: &[u8]) -> QuirkyCredentials {
+    let mut found = QuirkyCredentials::default();
+    for line in fgets_lines(text) {
+        if line.first() == Some(&b'#') {
+            continue;
+        }
+        let slot = if let Some(at) = find(line, b"rpcuser") {
+            Some((&mut found.rpcuser, &line[at + 7..]))
+        } else if let Some(at) = find(line, b"rpcpassword") {
+            Some((&mut found.rpcpassword, &line[at + 11..]))
+        } else {
+            find(line, b"rpcport").map(|at| (&mut found.rpcport, &line[at + 7..]))
+        };
+        if let Some((field, rest)) = slot {
+            *field = rest.iter().position(|&c| c == b'=').map(|eq| {
+                let value: Vec<u8> = rest[eq + 1..]
+                    .iter()
+                    .copied()
+                    .filter(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 8))
+                    .collect();
+                String::from_utf8_lossy(&value).into_owned()
+            });
+        }
+    }
+    found
+}
+
+fn find(line: &[u8], field: &[u8]) -> Option<usize> {
+    line.windows(field.len()).position(|w| w == field)
+}
+
 /// Splits like repeated `fgets(line, 1024, fp)`: a line longer than the buffer
 /// continues as the next "line".
 fn fgets_lines(text: &[u8]) -> Vec<&[u8]> {
@@ -158,6 +194,14 @@ mod tests {
         assert_eq!(c.rpcpassword.as_deref(), Some("pass"));
         assert_eq!(c.rpcport.as_deref(), Some("8923"));
         assert_eq!(c.userpass().as_deref(), Some("=bob:pass"));
+    }
+
+    #[test]
+    fn iguana_skips_to_the_first_equals_sign() {
+        let c = iguana_credentials(b"rpcuser = bob\nrpcpassword\nrpcport := 8923\n");
+        assert_eq!(c.rpcuser.as_deref(), Some("bob"));
+        assert_eq!(c.rpcpassword, None);
+        assert_eq!(c.rpcport.as_deref(), Some("8923"));
     }
 
     #[test]

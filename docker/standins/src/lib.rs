@@ -9,6 +9,7 @@
 pub mod base64;
 pub mod conf;
 pub mod http;
+pub mod keys;
 pub mod log;
 pub mod orphans;
 pub mod signals;

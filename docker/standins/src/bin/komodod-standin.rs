@@ -9,6 +9,22 @@
 //! - `STANDIN_TRUST_LOOPBACK=0`: do not admit 127.0.0.0/8 unconditionally (komodod
 //!   does), so the rpcallowip list can be tested from loopback.
 //!
+//! Wallet calls as the daemons answer them: `importprivkey` (a compressed
+//! WIF), `validateaddress` (`ismine` once the key is imported), `lockunspent`
+//! and `listlockunspent`. Locks live in memory only, as in komodod and
+//! litecoind ("Locks are stored in memory only ... cleared when a node stops
+//! or fails"): a restart of the daemon clears them, a restart of iguana does
+//! not. `STANDIN_LOCKED_UTXOS=TXID:VOUT,...` starts with those outputs locked,
+//! the state a killed iguana round leaves behind.
+//!
+//! Run as `litecoind` (the image has it under that name too) it is a
+//! litecoind: `~/.litecoin/litecoin.conf` (optional, `key=value` trimmed),
+//! RPC 9332, no `getinfo` (removed in Bitcoin Core 0.16), `validateaddress`
+//! without `ismine` and `getaddressinfo` with it, and litecoind's argument
+//! check: a token without `-` or an option it does not know (every komodod
+//! flag, `-ac_name` first) ends it with exit 1 and
+//! `Error: Error parsing command line arguments: Invalid parameter -ac_name=LTC`.
+//!
 //! `komodod-standin orphans N [MS]` is not a daemon start but a test of the
 //! init's reaping (see `dokomodo_standins::orphans`); the image has no other
 //! program to `docker exec`.
@@ -16,13 +32,14 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dokomodo_standins::conf::{self, Conf};
 use dokomodo_standins::http::{self, Request, Response};
+use dokomodo_standins::keys;
 use dokomodo_standins::log::Log;
 use dokomodo_standins::orphans;
 use dokomodo_standins::signals;
@@ -30,6 +47,120 @@ use dokomodo_standins::subnet::{self, Subnet};
 use serde_json::{Value, json};
 
 const KMD: &str = "KMD";
+const LTC: &str = "LTC";
+const LTC_RPCPORT: u16 = 9332;
+
+/// Which daemon this process is, from the name it was started as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    Komodod,
+    Litecoind,
+}
+
+impl Flavour {
+    fn from_argv0() -> Flavour {
+        let argv0 = std::env::args_os().next().unwrap_or_default();
+        let name = Path::new(&argv0)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with("litecoind") {
+            Flavour::Litecoind
+        } else {
+            Flavour::Komodod
+        }
+    }
+}
+
+/// Options litecoind 0.21 knows that a notary's setup may pass. Anything
+/// else is refused as ArgsManager::ParseParameters refuses it.
+const LITECOIND_OPTIONS: &[&str] = &[
+    "?",
+    "h",
+    "help",
+    "version",
+    "conf",
+    "datadir",
+    "daemon",
+    "server",
+    "printtoconsole",
+    "rpcuser",
+    "rpcpassword",
+    "rpcport",
+    "rpcbind",
+    "rpcallowip",
+    "rpcauth",
+    "rpcthreads",
+    "rpcworkqueue",
+    "rpccookiefile",
+    "port",
+    "bind",
+    "listen",
+    "externalip",
+    "addnode",
+    "connect",
+    "seednode",
+    "maxconnections",
+    "txindex",
+    "dbcache",
+    "prune",
+    "debug",
+    "debuglogfile",
+    "logtimestamps",
+    "shrinkdebugfile",
+    "pid",
+    "testnet",
+    "regtest",
+    "disablewallet",
+    "wallet",
+    "walletdir",
+    "fallbackfee",
+    "paytxfee",
+    "rest",
+    "blocksonly",
+    "onlynet",
+    "proxy",
+    "dns",
+    "dnsseed",
+    "uacomment",
+    "walletnotify",
+    "blocknotify",
+    "alertnotify",
+    "deprecatedrpc",
+    "zmqpubrawblock",
+    "zmqpubrawtx",
+    "zmqpubhashblock",
+    "zmqpubhashtx",
+    "whitelist",
+    "whitebind",
+    "maxmempool",
+    "mempoolexpiry",
+    "par",
+    "loadblock",
+    "reindex",
+    "assumevalid",
+];
+
+/// ArgsManager::ParseParameters and bitcoind's token check (Bitcoin Core 0.21,
+/// which Litecoin Core 0.21 is).
+fn litecoind_check_args(argv: &[String]) -> Result<(), String> {
+    for arg in argv {
+        if !arg.starts_with('-') {
+            return Err(format!(
+                "Command line contains unexpected token '{arg}', see litecoind -h for a list of options."
+            ));
+        }
+        let name = arg.trim_start_matches('-');
+        let key = name.split_once('=').map_or(name, |(k, _)| k);
+        let known = |k: &str| LITECOIND_OPTIONS.contains(&k);
+        if !(known(key) || key.strip_prefix("no").is_some_and(known)) {
+            return Err(format!(
+                "Error parsing command line arguments: Invalid parameter {arg}"
+            ));
+        }
+    }
+    Ok(())
+}
 const KMD_RPCPORT: u16 = 7771;
 const MARKER: &str = "clean_shutdown";
 const DATADIR_POLL: Duration = Duration::from_secs(3);
@@ -87,6 +218,7 @@ fn is_secret_name(key: &str) -> bool {
 }
 
 struct Chain {
+    flavour: Flavour,
     name: String,
     datadir: PathBuf,
     conf_path: PathBuf,
@@ -94,7 +226,25 @@ struct Chain {
 }
 
 impl Chain {
-    fn from_args(args: &Args, home: &Path) -> Chain {
+    fn from_args(args: &Args, home: &Path, flavour: Flavour) -> Chain {
+        if flavour == Flavour::Litecoind {
+            let datadir = args
+                .value("datadir")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| home.join(".litecoin"));
+            let conf_path = match args.value("conf") {
+                Some(c) if Path::new(c).is_absolute() => PathBuf::from(c),
+                Some(c) => datadir.join(c),
+                None => datadir.join("litecoin.conf"),
+            };
+            return Chain {
+                flavour,
+                name: LTC.to_string(),
+                datadir,
+                conf_path,
+                pubkey: None,
+            };
+        }
         let name = args
             .value("ac_name")
             .filter(|n| !n.is_empty())
@@ -112,6 +262,7 @@ impl Chain {
             format!("{name}.conf")
         };
         Chain {
+            flavour,
             conf_path: datadir.join(conf_file),
             datadir,
             pubkey: args.value("pubkey").map(str::to_string),
@@ -126,6 +277,8 @@ impl Chain {
 
 /// What the RPC server needs, fixed at start.
 struct Rpc {
+    flavour: Flavour,
+    wallet: Mutex<Wallet>,
     chain_name: String,
     rpcport: u16,
     pubkey: Option<String>,
@@ -139,13 +292,46 @@ struct Rpc {
     stop: Sender<String>,
 }
 
+/// What the wallet calls touch: imported keys (as hash160 of the compressed
+/// pubkey) and the locked outputs, both in memory.
+#[derive(Default)]
+struct Wallet {
+    keys: Vec<[u8; 20]>,
+    locks: Vec<(String, u64)>,
+}
+
+fn seeded_locks() -> Result<Vec<(String, u64)>, String> {
+    let Ok(spec) = std::env::var("STANDIN_LOCKED_UTXOS") else {
+        return Ok(Vec::new());
+    };
+    spec.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|item| {
+            let (txid, vout) = item
+                .trim()
+                .split_once(':')
+                .ok_or_else(|| format!("STANDIN_LOCKED_UTXOS: {item:?} is not TXID:VOUT"))?;
+            let vout = vout
+                .parse()
+                .map_err(|_| format!("STANDIN_LOCKED_UTXOS: bad vout in {item:?}"))?;
+            Ok((txid.to_string(), vout))
+        })
+        .collect()
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.first().is_some_and(|a| a == "orphans") {
         return orphans_mode(&argv[1..]);
     }
-    match run() {
+    let flavour = Flavour::from_argv0();
+    match run(flavour) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(msg) if flavour == Flavour::Litecoind => {
+            // InitError: "Error: " + message, on stderr.
+            eprintln!("Error: {msg}");
+            ExitCode::FAILURE
+        }
         Err(msg) => {
             eprintln!("komodod-standin: Error: {msg}");
             ExitCode::FAILURE
@@ -176,13 +362,29 @@ fn env_flag(name: &str) -> Option<bool> {
         .map(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
-fn run() -> Result<(), String> {
-    let args = Args::parse(std::env::args().skip(1).collect());
+fn run(flavour: Flavour) -> Result<(), String> {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if flavour == Flavour::Litecoind {
+        litecoind_check_args(&argv)?;
+    }
+    let args = Args::parse(argv);
     let ignore_term = env_flag("STANDIN_IGNORE_TERM").unwrap_or(false);
     if ignore_term {
         signals::ignore_stop_signals().map_err(|e| format!("cannot ignore SIGTERM: {e}"))?;
     }
-    let chain = Chain::from_args(&args, &dokomodo_standins::home_dir());
+    let chain = Chain::from_args(&args, &dokomodo_standins::home_dir(), flavour);
+    if flavour == Flavour::Litecoind {
+        if args.value("datadir").is_some() && !chain.datadir.is_dir() {
+            return Err(format!(
+                "Specified data directory \"{}\" does not exist.",
+                chain.datadir.display()
+            ));
+        }
+        // litecoind creates its default data dir.
+        std::fs::create_dir_all(&chain.datadir)
+            .map_err(|e| format!("cannot create {}: {e}", chain.datadir.display()))?;
+    }
+    let locks = seeded_locks()?;
 
     // komodod's own loop: a missing data dir is waited for, never created.
     while !chain.datadir.is_dir() {
@@ -220,13 +422,37 @@ fn run() -> Result<(), String> {
             chain.conf_path.display()
         ));
     }
-    let credentials = conf::quirky_credentials(&text);
+    let credentials = if flavour == Flavour::Litecoind {
+        // litecoind's own parser: key=value, both trimmed.
+        let get = |k: &str| {
+            let text = String::from_utf8_lossy(&text).into_owned();
+            text.lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .filter_map(|l| l.split_once('='))
+                .filter(|(key, _)| key.trim() == k)
+                .map(|(_, v)| v.trim().to_string())
+                .next_back()
+        };
+        conf::QuirkyCredentials {
+            rpcuser: get("rpcuser"),
+            rpcpassword: get("rpcpassword"),
+            rpcport: Some(get("rpcport").unwrap_or_else(|| LTC_RPCPORT.to_string())),
+        }
+    } else {
+        conf::quirky_credentials(&text)
+    };
     // komodod's komodo_args: komodo_configfile, the only reader of KMD's
     // conf, runs only when the assetchain's own conf has no rpcport.
-    if !chain.is_kmd() && credentials.rpcport.is_none() {
+    if !chain.is_kmd() && flavour == Flavour::Komodod && credentials.rpcport.is_none() {
         read_kmd_conf(&log);
     }
     let rpcport = rpcport(&chain, &credentials)?;
+    if !locks.is_empty() {
+        log.line(&format!(
+            "{} output(s) locked at start (STANDIN_LOCKED_UTXOS)",
+            locks.len()
+        ));
+    }
     let userpass = credentials.userpass();
     if userpass.is_none() {
         log.line("no rpcuser/rpcpassword in the conf: komodod would use a cookie; every request will be refused");
@@ -237,6 +463,11 @@ fn run() -> Result<(), String> {
     let (stop_tx, stop_rx) = mpsc::channel::<String>();
 
     let rpc = Arc::new(Rpc {
+        flavour,
+        wallet: Mutex::new(Wallet {
+            keys: Vec::new(),
+            locks,
+        }),
         chain_name: chain.name.clone(),
         rpcport,
         pubkey: chain.pubkey.clone(),
@@ -278,6 +509,15 @@ fn run() -> Result<(), String> {
 fn read_conf(chain: &Chain, log: &Log) -> Result<(Conf, Vec<u8>), String> {
     let text = match std::fs::read(&chain.conf_path) {
         Ok(t) => t,
+        Err(e)
+            if chain.flavour == Flavour::Litecoind && e.kind() == std::io::ErrorKind::NotFound =>
+        {
+            log.line(&format!(
+                "no {}: litecoind runs with defaults",
+                chain.conf_path.display()
+            ));
+            Vec::new()
+        }
         Err(e) if chain.is_kmd() => {
             return Err(format!(
                 "cannot read {}: {e} (komodod refuses to start KMD without komodo.conf; it may be empty)",
@@ -481,11 +721,30 @@ impl Rpc {
         let method = request.get("method").and_then(Value::as_str).unwrap_or("");
         let n = self.served.fetch_add(1, Ordering::SeqCst) + 1;
         self.log.line(&format!("rpc #{n} {method:?} from {ip}"));
+        let params = request
+            .get("params")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let litecoind = self.flavour == Flavour::Litecoind;
+        let answer = |r: Result<Value, (i64, &str)>| match r {
+            Ok(result) => (200, json!({"result": result, "error": null, "id": id})),
+            Err((code, msg)) => (500, rpc_error(id.clone(), code, msg)),
+        };
         match method {
-            "getinfo" => (
+            "getinfo" if !litecoind => (
                 200,
                 json!({"result": self.getinfo(), "error": null, "id": id}),
             ),
+            "getblockchaininfo" if litecoind => answer(Ok(json!({
+                "chain": "main", "blocks": 0, "headers": 0, "standin": true
+            }))),
+            "getblockcount" => answer(Ok(json!(0))),
+            "importprivkey" => answer(self.importprivkey(&params)),
+            "validateaddress" => answer(Ok(self.validateaddress(&params, !litecoind))),
+            "getaddressinfo" if litecoind => answer(self.getaddressinfo(&params)),
+            "listlockunspent" => answer(Ok(self.listlockunspent())),
+            "lockunspent" => answer(self.lockunspent(&params)),
             "stop" => {
                 let stop = self.stop.clone();
                 // Let the reply leave before shutdown starts.
@@ -500,6 +759,130 @@ impl Rpc {
             }
             _ => (404, rpc_error(id, -32601, "Method not found")),
         }
+    }
+
+    fn types(&self) -> (u8, u8) {
+        match self.flavour {
+            Flavour::Komodod => (keys::KMD_PUBTYPE, keys::KMD_WIFTYPE),
+            Flavour::Litecoind => (keys::LTC_PUBTYPE, keys::LTC_WIFTYPE),
+        }
+    }
+
+    fn wallet(&self) -> std::sync::MutexGuard<'_, Wallet> {
+        self.wallet.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// importprivkey "WIF" ( "label" rescan ): result null.
+    fn importprivkey(&self, params: &[Value]) -> Result<Value, (i64, &'static str)> {
+        let (pubtype, wiftype) = self.types();
+        let wif = params.first().and_then(Value::as_str).unwrap_or("");
+        let privkey =
+            keys::wif_privkey(wiftype, wif).ok_or((-5, "Invalid private key encoding"))?;
+        let pubkey = keys::pubkey33(&privkey).ok_or((-5, "Private key outside allowed range"))?;
+        let (_, hash) = keys::address_hash(&keys::address(pubtype, &pubkey))
+            .ok_or((-5, "Invalid private key encoding"))?;
+        let mut wallet = self.wallet();
+        if !wallet.keys.contains(&hash) {
+            wallet.keys.push(hash);
+        }
+        // Never the WIF itself.
+        self.log.line(&format!(
+            "importprivkey: key for {} imported",
+            keys::address(pubtype, &pubkey)
+        ));
+        Ok(Value::Null)
+    }
+
+    /// (address, mine) for a valid address of this chain.
+    fn address_of(&self, params: &[Value]) -> Option<(String, bool)> {
+        let (pubtype, _) = self.types();
+        let addr = params.first().and_then(Value::as_str)?;
+        let (version, hash) = keys::address_hash(addr)?;
+        (version == pubtype).then(|| (addr.to_string(), self.wallet().keys.contains(&hash)))
+    }
+
+    /// komodod answers `ismine`; litecoind 0.21 no longer does (getaddressinfo).
+    fn validateaddress(&self, params: &[Value], with_ismine: bool) -> Value {
+        match self.address_of(params) {
+            None => json!({"isvalid": false}),
+            Some((addr, mine)) if with_ismine => json!({
+                "isvalid": true, "address": addr, "ismine": mine, "iswatchonly": false,
+                "isscript": false, "iscompressed": true, "account": ""
+            }),
+            Some((addr, _)) => json!({
+                "isvalid": true, "address": addr, "isscript": false, "iswitness": false
+            }),
+        }
+    }
+
+    fn getaddressinfo(&self, params: &[Value]) -> Result<Value, (i64, &'static str)> {
+        let (addr, mine) = self.address_of(params).ok_or((-5, "Invalid address"))?;
+        Ok(
+            json!({"address": addr, "ismine": mine, "solvable": mine, "iswatchonly": false,
+                  "isscript": false, "iswitness": false}),
+        )
+    }
+
+    fn listlockunspent(&self) -> Value {
+        let wallet = self.wallet();
+        Value::Array(
+            wallet
+                .locks
+                .iter()
+                .map(|(txid, vout)| json!({"txid": txid, "vout": vout}))
+                .collect(),
+        )
+    }
+
+    /// lockunspent unlock ([{"txid":..,"vout":..},...]): `false` locks,
+    /// `true` unlocks; `true` alone unlocks everything. komodod checks only
+    /// the txid's form and the vout's sign; litecoind also refuses to unlock
+    /// an output that is not locked and to lock one twice.
+    fn lockunspent(&self, params: &[Value]) -> Result<Value, (i64, &'static str)> {
+        let unlock = params.first().and_then(Value::as_bool).ok_or((
+            -1,
+            "lockunspent unlock ( [{\"txid\":\"txid\",\"vout\":n},...] )",
+        ))?;
+        let mut wallet = self.wallet();
+        let Some(outputs) = params.get(1) else {
+            if unlock {
+                wallet.locks.clear();
+            }
+            return Ok(json!(true));
+        };
+        let outputs = outputs.as_array().ok_or((-3, "Expected type array"))?;
+        let mut parsed = Vec::new();
+        for o in outputs {
+            let txid = o.get("txid").and_then(Value::as_str).unwrap_or("");
+            if txid.len() != 64 || keys::unhex(txid).is_none() {
+                return Err((-8, "Invalid parameter, expected hex txid"));
+            }
+            let vout = o
+                .get("vout")
+                .and_then(Value::as_i64)
+                .ok_or((-8, "Invalid parameter, missing vout key"))?;
+            let vout = u64::try_from(vout)
+                .map_err(|_| (-8, "Invalid parameter, vout must be positive"))?;
+            parsed.push((txid.to_string(), vout));
+        }
+        if self.flavour == Flavour::Litecoind {
+            for item in &parsed {
+                let locked = wallet.locks.contains(item);
+                if unlock && !locked {
+                    return Err((-8, "Invalid parameter, expected locked output"));
+                }
+                if !unlock && locked {
+                    return Err((-8, "Invalid parameter, output already locked"));
+                }
+            }
+        }
+        for item in parsed {
+            wallet.locks.retain(|l| *l != item);
+            if !unlock {
+                wallet.locks.push(item);
+            }
+        }
+        Ok(json!(true))
     }
 
     fn getinfo(&self) -> Value {
