@@ -11,6 +11,7 @@ use crate::exit;
 use crate::init::OptionError;
 use crate::init::user::UserError;
 use crate::ops::compose::ComposeError;
+use crate::ops::iguana::PrepareError;
 use crate::render::files::FilesError;
 use crate::secrets::passphrase::PassphraseError;
 use crate::secrets::seed::SecretError;
@@ -38,6 +39,10 @@ pub enum Error {
     InitOption(#[from] OptionError),
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// What iguana's start-up needs before iguana starts (its address, its
+    /// elected file).
+    #[error(transparent)]
+    IguanaStartup(#[from] PrepareError),
     #[error(transparent)]
     Files(#[from] FilesError),
     /// Another system call failed (HOME could not be resolved).
@@ -70,6 +75,7 @@ impl Error {
             Error::InitOption(OptionError::Env { .. }) => exit::CONFIG,
             Error::Compose(ComposeError::Usage(_)) => exit::USAGE,
             Error::Compose(_) => exit::CONFIG,
+            Error::IguanaStartup(_) => exit::CONFIG,
             Error::Files(_) | Error::Io(_) => exit::IO,
             Error::NoAnswer(_) => exit::FAILURE,
         }
@@ -185,6 +191,10 @@ mod tests {
                 "could not be written",
             ),
             (
+                Error::IguanaStartup(PrepareError::BadAddress { value: "x".into() }),
+                "YAML or a secret is wrong",
+            ),
+            (
                 Error::Io("cannot resolve HOME".into()),
                 "could not be written",
             ),
@@ -207,12 +217,13 @@ mod tests {
             Error::User(_) => "User",
             Error::InitOption(_) => "InitOption",
             Error::Compose(_) => "Compose",
+            Error::IguanaStartup(_) => "IguanaStartup",
             Error::Files(_) => "Files",
             Error::Io(_) => "Io",
             Error::NoAnswer(_) => "NoAnswer",
         }
     }
-    const VARIANTS: usize = 11;
+    const VARIANTS: usize = 12;
 
     #[test]
     fn every_error_exits_with_the_status_the_readme_gives_it() {

@@ -582,10 +582,18 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         }
     }
 
+    // What iguana's start-up needs from outside (its address, its peers from
+    // the elected file it reads), checked before iguana starts.
+    let prepared = match args.role {
+        Role::Iguana if config.iguana.startup => {
+            Some(crate::ops::iguana::prepare(&config, &home, &env)?)
+        }
+        _ => None,
+    };
     let after_start = match args.role {
         // The start-up sequence derives the chains' credentials from the
         // seed; komodod's run is done with it.
-        Role::Iguana => iguana_startup(config, home, seed, passphrase),
+        Role::Iguana => iguana_startup(config, home, seed, passphrase, prepared),
         Role::Daemon => {
             drop(seed);
             // Nothing of the configuration is needed while supervising: it
@@ -620,23 +628,36 @@ fn run_as(config: &Config) -> Result<Option<crate::init::user::Target>> {
     })
 }
 
-/// iguana's start-up sequence (myipaddr, addnotary, addcoin, walletpassphrase,
-/// dpow), on its own thread once iguana runs. A failure is logged; iguana
-/// keeps running so the operator can finish by hand.
+/// iguana's start-up (docs/iguana-api.md), on its own thread once iguana
+/// runs. Each coin's outcome is logged and kept for `health`; iguana keeps
+/// running whatever happens, so the operator can finish by hand.
 fn iguana_startup(
     config: Config,
     home: PathBuf,
     seed: Seed,
     passphrase: Option<crate::secrets::passphrase::Passphrase>,
+    prepared: Option<crate::ops::iguana::Prepared>,
 ) -> crate::init::AfterStart {
+    use crate::ops::iguana;
     Box::new(move |_pid| {
+        let Some(prepared) = prepared else {
+            info!("iguana.startup is false: not calling iguana's start-up methods");
+            return;
+        };
         let spawned = std::thread::Builder::new()
             .name("iguana-startup".into())
             .spawn(move || {
-                if let Err(e) =
-                    crate::ops::iguana::startup(&config, &home, &seed, passphrase.as_ref())
-                {
-                    error!("{e}");
+                let options = iguana::StartupOptions::for_config(&config);
+                let report = iguana::startup(
+                    &config,
+                    &home,
+                    &seed,
+                    passphrase.as_ref(),
+                    &prepared,
+                    &options,
+                );
+                if let Err(why) = iguana::verdict(&report) {
+                    error!("iguana start-up: {why}");
                 }
             });
         if let Err(e) = spawned {

@@ -12,6 +12,7 @@ use lexopt::prelude::*;
 use super::{Global, Result, env, find_chain, home_dir, load_seed, print, select};
 use crate::error::Error;
 use crate::exit;
+use crate::ops::iguana;
 use crate::ops::probe::{self, iguana_answers, iguana_port, rpc_host};
 use crate::ops::rpc;
 use crate::secrets::creds;
@@ -45,8 +46,10 @@ Usage: dokomodo [--config PATH] health [--chain NAME] [--timeout SECONDS] [--por
 A container's health check. With a chain (--chain or $DOKOMODO_CHAIN): calls
 getinfo on the komodod in this container, at 127.0.0.1 and the chain's RPC
 port, with the credentials derived from the seed. Without one (the iguana
-container): any HTTP answer from iguana at 127.0.0.1:7776 (7779 for
-`iguana.elected: 3rd_party`) is healthy.
+container): iguana answers HTTP at 127.0.0.1:7776 (7779 for
+`iguana.elected: 3rd_party`) and, unless `iguana.startup: false`, every coin
+of its start-up is ready (added, verified through iguana, and under dpow);
+otherwise exit 1 names the coins that are not, and why.
 Prints nothing and exits 0 when it answers; exits 1 with one line saying why
 not (nothing listening, no answer, credentials refused); 78 when the YAML or
 the seed is wrong.
@@ -79,13 +82,32 @@ pub(super) fn health(global: &mut Global, parser: &mut lexopt::Parser) -> Result
             let chain = find_chain(&config, &name)?;
             let seed = load_seed()?;
             let port = port.unwrap_or(chain.rpc_port());
-            probe::getinfo("127.0.0.1", port, &creds::for_chain(&seed, chain), timeout)
-                .map_err(|e| failed(format!("{} at 127.0.0.1:{port}: {e}", chain.name)))?;
+            probe::ask_alive(
+                chain,
+                "127.0.0.1",
+                port,
+                &creds::for_chain(&seed, chain),
+                timeout,
+            )
+            .map_err(|e| failed(format!("{} at 127.0.0.1:{port}: {e}", chain.name)))?;
         }
         None => {
             let port = port.unwrap_or(iguana_port(&config));
             iguana_answers(port, timeout)
                 .map_err(|e| failed(format!("iguana at 127.0.0.1:{port}: {e}")))?;
+            // With the start-up on, healthy only when every coin is ready.
+            if config.iguana.startup {
+                let path = iguana::status_path(&config, &home_dir(None)?);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    failed(format!(
+                        "iguana answers, but its start-up has not begun ({}: {})",
+                        path.display(),
+                        crate::describe_io(&e)
+                    ))
+                })?;
+                iguana::verdict(&iguana::parse_status(&text))
+                    .map_err(|why| failed(format!("iguana answers, but {why}")))?;
+            }
         }
     }
     Ok(exit::OK)
@@ -197,9 +219,11 @@ const STARTUP_USAGE: &str = "\
 Usage: dokomodo [--config PATH] iguana-startup [--home DIR] [--iguana-port PORT]
                 [--iguana-wait SECONDS] [--chain-wait SECONDS]
 
-Runs iguana's start-up calls against an iguana that is already running (what
-`run iguana` does by itself): myipaddr, addnotary, addcoin per chain once it
-answers, walletpassphrase, dpow per chain. For tests and manual recovery.
+Runs iguana's start-up against an iguana that is already running (what `run
+iguana` does by itself; docs/iguana-api.md): myipaddr, addnotary, then per
+coin once its daemon answers: unlock, the notary key, addcoin (verified
+through iguana), walletpassphrase after the first, dpow. Exit 0 when every
+coin is ready, 1 naming the others. For tests and manual recovery.
 ";
 
 /// The hidden `iguana-startup` command.
@@ -219,18 +243,26 @@ pub(super) fn iguana_startup(global: &mut Global, parser: &mut lexopt::Parser) -
             other => return Err(other.unexpected().into()),
         }
     }
-    let config = global.load()?;
+    let config = global.load_with_elected()?;
     let seed = load_seed()?;
     let env = |name: &str| -> Option<OsString> { env(name) };
     let passphrase = crate::secrets::passphrase::load(&env)?;
     let home = home_dir(home)?;
-    let mut options = crate::ops::iguana::StartupOptions::for_config(&config);
+    let mut options = iguana::StartupOptions::for_config(&config);
     if let Some(port) = port {
         options.iguana_port = port;
     }
     options.iguana_wait = iguana_wait.unwrap_or(options.iguana_wait);
     options.chain_wait = chain_wait.unwrap_or(options.chain_wait);
-    crate::ops::iguana::startup_with(&config, &home, &seed, passphrase.as_ref(), &options)
-        .map_err(|e| failed(e.to_string()))?;
+    let prepared = iguana::prepare(&config, &home, &env)?;
+    let report = iguana::startup(
+        &config,
+        &home,
+        &seed,
+        passphrase.as_ref(),
+        &prepared,
+        &options,
+    );
+    iguana::verdict(&report).map_err(|why| failed(format!("iguana start-up: {why}")))?;
     Ok(exit::OK)
 }

@@ -1,4 +1,4 @@
-//! Is it up? A chain answers when `getinfo` succeeds with the credentials
+//! Is it up? A chain answers when `getinfo` (a coin: `getblockchaininfo`) succeeds with the credentials
 //! derived from the seed; iguana answers when any HTTP comes back. The
 //! commands built on these (`health`, `status`, `wait`) are in `cli::probe`.
 
@@ -31,14 +31,26 @@ pub fn rpc_host(chain: &Chain) -> &str {
     }
 }
 
-/// `getinfo`, the call every komodod answers once its RPC is up.
-pub fn getinfo(
+/// The call a chain's daemon answers once its RPC is up: `getinfo` for
+/// komodod; `getblockchaininfo` for a coin (litecoind has no `getinfo`).
+/// Both answers have `blocks`.
+pub fn alive_call(chain: &Chain) -> &'static str {
+    if chain.coin.is_some() {
+        "getblockchaininfo"
+    } else {
+        "getinfo"
+    }
+}
+
+/// `alive_call` on the chain's daemon at `host:port`.
+pub fn ask_alive(
+    chain: &Chain,
     host: &str,
     port: u16,
     creds: &Credentials,
     timeout: Duration,
 ) -> Result<String, RpcError> {
-    rpc::json_rpc(host, port, creds, "getinfo", "[]", timeout)
+    rpc::json_rpc(host, port, creds, alive_call(chain), "[]", timeout)
 }
 
 /// Any HTTP answer from iguana means it is alive (it has no auth and no
@@ -55,15 +67,15 @@ pub fn answers(chains: &[&Chain], seed: &Seed, timeout: Duration) -> Vec<String>
             .iter()
             .map(|chain| {
                 let creds = creds::for_chain(seed, chain);
-                s.spawn(
-                    move || match getinfo(rpc_host(chain), chain.rpc_port(), &creds, timeout) {
+                s.spawn(move || {
+                    match ask_alive(chain, rpc_host(chain), chain.rpc_port(), &creds, timeout) {
                         Ok(info) => match crate::json::member(&info, "blocks") {
                             Some(blocks) => format!("answers, {blocks} blocks"),
                             None => "answers".to_owned(),
                         },
                         Err(e) => format!("no: {e}"),
-                    },
-                )
+                    }
+                })
             })
             .collect();
         probes
@@ -109,7 +121,7 @@ pub fn wait_for_chain(
 ) -> Result<(), String> {
     let (host, port) = (rpc_host(chain), chain.rpc_port());
     match rpc::retry(deadline, Duration::from_secs(5), |t| {
-        getinfo(host, port, creds, t)
+        ask_alive(chain, host, port, creds, t)
     }) {
         Ok(_) => {
             info!(

@@ -100,7 +100,10 @@ mod tests {
             key.pubkey_hex(),
             "02a854251adfee222bede8396fed0756985d4ea905f72611740867c7a4ad6488c1"
         );
-        assert_eq!(key.address(KOMODO_PUBVAL), "RVNKRr2uxPMxJeDwFnTKjdtiLtcs7UzCZn");
+        assert_eq!(
+            key.address(KOMODO_PUBVAL),
+            "RVNKRr2uxPMxJeDwFnTKjdtiLtcs7UzCZn"
+        );
     }
 
     #[test]
@@ -114,6 +117,9 @@ mod tests {
         // Litecoin's prefixes give other strings from the same key.
         assert_ne!(key.wif(176), wif);
         assert!(key.address(48).starts_with('L'), "{}", key.address(48));
-        assert!(!format!("{key:?}").contains(&wif), "Debug never shows the key");
+        assert!(
+            !format!("{key:?}").contains(&wif),
+            "Debug never shows the key"
+        );
     }
 }
