@@ -22,8 +22,9 @@ use crate::json;
 use crate::ops::probe;
 use crate::ops::rpc::{self, RpcError};
 use crate::render;
-use crate::secrets::passphrase::{Passphrase, wipe_string};
-use crate::secrets::seed::{self, Seed};
+use crate::secrets::passphrase::Passphrase;
+use zeroize::Zeroize;
+use crate::secrets::seed::Seed;
 
 /// How long each step may take.
 #[derive(Debug, Clone)]
@@ -264,7 +265,7 @@ impl Iguana {
         render::json_string(&mut body, secret);
         body.push_str(",9999999]}");
         let result = rpc::post("127.0.0.1", self.port, None, body.as_bytes(), self.timeout);
-        wipe_string(&mut body);
+        body.zeroize();
         let step = "walletpassphrase".to_owned();
         let mut response = result.map_err(|error| StartupError::Call {
             step: step.clone(),
@@ -276,7 +277,7 @@ impl Iguana {
             std::str::from_utf8(&response.body).unwrap_or(""),
         )
         .is_some();
-        seed::wipe(&mut response.body);
+        response.body.zeroize();
         if refused {
             return Err(StartupError::Refused {
                 step,
