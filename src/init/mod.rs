@@ -262,26 +262,28 @@ fn stop_leftovers(
         let mut termed = Vec::new();
         // Nothing that could be signalled: straight to the last round.
         let refused = reap::signal_leftovers(child, libc::SIGTERM, &mut termed) == Sent::AllRefused;
-        while !refused {
-            match signals.wait(deadline) {
-                Wait::TimedOut => break,
-                Wait::Failed(e) => return Err(wait_failed(&e)),
-                Wait::Signal(r) if r.signo == libc::SIGCHLD => {
-                    if reap::reap(child).none_left {
-                        return Ok(());
-                    }
-                    // Orphans of the leftovers are re-parented to the init
-                    // as their parents exit: they get SIGTERM too.
-                    if std::process::id() != 1 {
-                        reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
-                    }
-                }
-                Wait::Signal(r) if r.signo == libc::SIGTERM || r.signo == libc::SIGINT => break,
-                // The daemon is gone: nothing to forward to.
-                Wait::Signal(_) => {}
-            }
-        }
         if !refused {
+            loop {
+                match signals.wait(deadline) {
+                    Wait::TimedOut => break,
+                    Wait::Failed(e) => return Err(wait_failed(&e)),
+                    Wait::Signal(r) if r.signo == libc::SIGCHLD => {
+                        if reap::reap(child).none_left {
+                            return Ok(());
+                        }
+                        // Orphans of the leftovers are re-parented to the
+                        // init as their parents exit: they get SIGTERM too.
+                        if std::process::id() != 1 {
+                            reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
+                        }
+                    }
+                    Wait::Signal(r) if r.signo == libc::SIGTERM || r.signo == libc::SIGINT => {
+                        break;
+                    }
+                    // The daemon is gone: nothing to forward to.
+                    Wait::Signal(_) => {}
+                }
+            }
             warn!("leftover processes still running: sending SIGKILL");
         }
     }

@@ -98,14 +98,13 @@ pub fn start(spawn: &Spawn, signals: &Signals) -> Result<pid_t, SpawnError> {
             source,
         })?;
     }
-    let settings =
-        Settings::new(signals, owns_terminal_foreground()).map_err(|source| {
-            SpawnError::System {
-                program: program.clone(),
-                what: "posix_spawn",
-                source,
-            }
-        })?;
+    let settings = Settings::new(signals, owns_terminal_foreground()).map_err(|source| {
+        SpawnError::System {
+            program: program.clone(),
+            what: "posix_spawn",
+            source,
+        }
+    })?;
     let argv = exec_array(&prepared.argv);
     let envp = exec_array(&prepared.envp);
 
@@ -225,7 +224,12 @@ impl Settings {
     }
 
     /// One posix_spawn; the exec errno on failure.
-    fn spawn(&self, path: &CStr, argv: &[*mut c_char], envp: &[*mut c_char]) -> Result<pid_t, c_int> {
+    fn spawn(
+        &self,
+        path: &CStr,
+        argv: &[*mut c_char],
+        envp: &[*mut c_char],
+    ) -> Result<pid_t, c_int> {
         let actions = self
             .actions
             .as_ref()

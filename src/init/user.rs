@@ -103,12 +103,13 @@ pub fn switch_to(target: &Target) -> Result<(), UserError> {
     setgroups(&groups).map_err(fail("setgroups"))?;
     setgid(Gid::from_raw(target.gid)).map_err(fail("setgid"))?;
     setuid(Uid::from_raw(target.uid)).map_err(fail("setuid"))?;
-    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-        .map_err(|e| UserError::Switch {
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable).map_err(
+        |e| UserError::Switch {
             target: target.to_string(),
             step: "prctl(PR_SET_DUMPABLE)",
             source: e.into(),
-        })
+        },
+    )
 }
 
 /// Gives `path` (not a symlink's target) to the target user, so a daemon that

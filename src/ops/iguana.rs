@@ -23,8 +23,8 @@ use crate::ops::probe;
 use crate::ops::rpc::{self, RpcError};
 use crate::render;
 use crate::secrets::passphrase::Passphrase;
-use zeroize::Zeroize;
 use crate::secrets::seed::Seed;
+use zeroize::Zeroize;
 
 /// How long each step may take.
 #[derive(Debug, Clone)]

@@ -519,7 +519,11 @@ impl<'r> Transaction<'r> {
         let known_filesystem = hidden && self.known_filesystem(parent);
         let parent_fd = self.fd(parent);
         let mkdir = |made: &CStr| -> io::Result<()> {
-            Ok(rustix::fs::mkdirat(parent_fd, made, Mode::from_raw_mode(mode))?)
+            Ok(rustix::fs::mkdirat(
+                parent_fd,
+                made,
+                Mode::from_raw_mode(mode),
+            )?)
         };
         let made = if hidden {
             self.under_temp_name(&name, mkdir)
@@ -599,8 +603,8 @@ impl<'r> Transaction<'r> {
             0x0102_1994, // tmpfs
         ];
         // Magic numbers are 32 bits; f_type's width varies by platform.
-        let known = rustix::fs::fstatfs(self.fd(dir))
-            .is_ok_and(|fs| KNOWN.contains(&(fs.f_type as u32)));
+        let known =
+            rustix::fs::fstatfs(self.fd(dir)).is_ok_and(|fs| KNOWN.contains(&(fs.f_type as u32)));
         self.dirs[dir].known_filesystem = Some(known);
         known
     }
@@ -661,11 +665,8 @@ impl<'r> Transaction<'r> {
             source,
         };
         // O_NONBLOCK: a FIFO planted here must not hang the entrypoint.
-        let flags = OFlags::RDONLY
-            | OFlags::NOFOLLOW
-            | OFlags::NONBLOCK
-            | OFlags::NOCTTY
-            | OFlags::CLOEXEC;
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
         let mut file = match open_at(self.fd(dir), name, flags, 0) {
             Ok(file) => file,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Existing::Missing),
