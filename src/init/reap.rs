@@ -107,10 +107,11 @@ pub fn signal_child(child: pid_t, sig: c_int) {
 /// What a round of [`signal_leftovers`] achieved.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Sent {
-    /// At least one process got the signal (or nothing was tried).
+    /// Some child of the init may be signalled (or none is left).
     Some,
-    /// Every process tried refused it (EPERM): processes of another user
-    /// that a non-root init cannot signal. Waiting for them is pointless.
+    /// Every child of the init left refuses signals from it (EPERM):
+    /// processes of another user, which a non-root init cannot signal.
+    /// Waiting for them would be forever.
     AllRefused,
 }
 
@@ -120,38 +121,32 @@ pub enum Sent {
 /// it is the main child's group plus the init's own children, found in /proc,
 /// and the groups they lead; `skip` lists what was already sent `sig` (a
 /// negative entry is a group), and gets what is sent now. A non-root init
-/// only reaches processes of its own uid.
+/// only reaches processes of its own uid; whether any child is within its
+/// reach is asked of each child (`kill(-1)` succeeds if it reached anyone).
 pub fn signal_leftovers(main: pid_t, sig: c_int, skip: &mut Vec<pid_t>) -> Sent {
+    let children = children_of_self();
     if std::process::id() == 1 {
-        return match kill(-1, sig) {
-            Err(Errno::PERM) => Sent::AllRefused,
-            _ => Sent::Some,
-        };
-    }
-    let (mut tried, mut refused) = (0, 0);
-    let mut send = |target| {
-        tried += 1;
-        if kill(target, sig) == Err(Errno::PERM) {
-            refused += 1;
+        let _ = kill(-1, sig);
+    } else {
+        if !skip.contains(&-main) {
+            skip.push(-main);
+            let _ = kill(-main, sig);
         }
-    };
-    if !skip.contains(&-main) {
-        skip.push(-main);
-        send(-main);
-    }
-    for (pid, leads_group) in children_of_self() {
-        if skip.contains(&pid) {
-            continue;
-        }
-        skip.push(pid);
-        send(pid);
-        // A group the child leads cannot contain the init, whose own group
-        // must never be signalled (it is the caller's shell's).
-        if leads_group {
-            send(-pid);
+        for &(pid, leads_group) in &children {
+            if skip.contains(&pid) {
+                continue;
+            }
+            skip.push(pid);
+            let _ = kill(pid, sig);
+            // A group the child leads cannot contain the init, whose own
+            // group must never be signalled (it is the caller's shell's).
+            if leads_group {
+                let _ = kill(-pid, sig);
+            }
         }
     }
-    if tried > 0 && refused == tried {
+    let refuses = |&(pid, _): &(pid_t, bool)| kill(pid, 0) == Err(Errno::PERM);
+    if !children.is_empty() && children.iter().all(refuses) {
         Sent::AllRefused
     } else {
         Sent::Some
