@@ -20,9 +20,9 @@ const OTHER_SEED: &str = "another seed, so every file differs";
 
 fn assert_root() {
     // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { geteuid() };
     assert_eq!(
-        unsafe { geteuid() },
-        0,
+        euid, 0,
         "these tests run as root (as CI does): they mount filesystems"
     );
 }
@@ -35,12 +35,8 @@ unsafe extern "C" {
 fn make_fifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: `c` is a valid NUL-terminated path.
-    assert_eq!(
-        unsafe { mkfifo(c.as_ptr(), 0o600) },
-        0,
-        "mkfifo {}",
-        path.display()
-    );
+    let made = unsafe { mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(made, 0, "mkfifo {}", path.display());
 }
 
 /// Runs to completion, but fails the test instead of hanging past `limit`

@@ -421,38 +421,6 @@ fn a_thousand_orphans_are_reaped_and_the_status_kept() {
     }
 }
 
-#[test]
-fn a_second_after_start_the_init_gives_back_startup_memory_and_keeps_working() {
-    for mode in MODES {
-        let dir = scratch();
-        let rss = dir.join("rss");
-        let got = dir.join("got");
-        // RssFile of the init (its parent) at once and after 1.5 s, then a
-        // forwarded signal and an orphan to reap, then the exit status.
-        let script = format!(
-            "file_kb() {{ awk '/^RssFile:/ {{ print $2 }}' /proc/$PPID/status; }}\n\
-             trap 'echo USR1 > {g}' USR1\n\
-             file_kb > {r}; sleep 1.5; file_kb >> {r}\n\
-             (true &); kill -USR1 $PPID; while [ ! -s {g} ]; do sleep 0.05; done; exit 9",
-            r = rss.display(),
-            g = got.display()
-        );
-        let done = init_sh(mode, &[], &script).run();
-        assert_eq!(done.code, 9, "{mode:?}");
-        assert_eq!(read(&got).trim(), "USR1", "{mode:?}");
-        let kb: Vec<u64> = read(&rss)
-            .lines()
-            .map(|l| l.trim().parse().unwrap())
-            .collect();
-        assert!(
-            kb[1] * 2 < kb[0],
-            "{mode:?}: RssFile {} kB at start, {} kB later",
-            kb[0],
-            kb[1]
-        );
-    }
-}
-
 // ---- stopping ---------------------------------------------------------------
 
 #[test]

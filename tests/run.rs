@@ -187,11 +187,7 @@ fn passwd_entry(name: &str) -> Option<(u32, u32, String)> {
 
 #[test]
 fn root_drops_to_the_configured_user_and_hands_over_the_files() {
-    assert_eq!(
-        unsafe { libc_geteuid() },
-        0,
-        "this test runs as root (as CI does)"
-    );
+    assert_eq!(libc_geteuid(), 0, "this test runs as root (as CI does)");
     let (uid, gid, _) = passwd_entry("nobody").expect("nobody exists");
     let run = Run::new(NOTARY_YAML).seed();
     let komodod = fake_daemon(&run, "komodod");
@@ -238,9 +234,10 @@ fn unknown_user_is_a_config_error_and_starts_nothing() {
     assert_eq!(report(&run, "komodod"), "");
 }
 
+// Declared safe: geteuid takes nothing and cannot fail.
 unsafe extern "C" {
     #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
+    safe fn libc_geteuid() -> u32;
 }
 
 /// Reads a live process's NUL-separated /proc file.
@@ -256,11 +253,7 @@ fn proc_strings(pid: u32, file: &str) -> Vec<String> {
 
 #[test]
 fn the_running_daemon_shows_no_secret_in_its_cmdline_or_environ_from_outside() {
-    assert_eq!(
-        unsafe { libc_geteuid() },
-        0,
-        "this test runs as root (as CI does)"
-    );
+    assert_eq!(libc_geteuid(), 0, "this test runs as root (as CI does)");
     let (uid, _, _) = passwd_entry("nobody").expect("nobody exists");
     let run = Run::new(NOTARY_YAML).seed();
     let pidfile = run.dir.path().join("daemon.pid");
@@ -323,7 +316,7 @@ fn the_running_daemon_shows_no_secret_in_its_cmdline_or_environ_from_outside() {
         .find_map(|l| l.strip_prefix("rpcpassword="))
         .unwrap()
         .to_owned();
-    let _ = unsafe { libc_kill(init.id() as i32, 15) };
+    let _ = libc_kill(init.id() as i32, 15);
     let _ = init.wait();
 
     assert_eq!(
@@ -352,9 +345,10 @@ fn the_running_daemon_shows_no_secret_in_its_cmdline_or_environ_from_outside() {
     );
 }
 
+// Declared safe: kill takes no pointers and touches no memory of ours.
 unsafe extern "C" {
     #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
+    safe fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 #[test]

@@ -684,12 +684,8 @@ fn writable_home() -> Result<PathBuf> {
 }
 
 fn is_writable_dir(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: c_path is a valid NUL-terminated string; access(2) only reads it.
-    path.is_dir() && unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
+    use rustix::fs::Access;
+    path.is_dir() && rustix::fs::access(path, Access::WRITE_OK | Access::EXEC_OK).is_ok()
 }
 
 fn compose(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {

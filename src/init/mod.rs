@@ -7,7 +7,6 @@
 //! left behind and exit with its status. docs/init.md is the user's side.
 
 mod command;
-mod memory;
 mod reap;
 mod signals;
 mod spawn;
@@ -20,15 +19,12 @@ use std::time::{Duration, Instant};
 use libc::pid_t;
 
 pub use command::{GRACE_ENV, OptionError, STOP_SIGNAL_ENV, USER_ENV, init_command};
+use reap::Sent;
 use signals::{Signals, Wait};
 
 /// Long enough for komodod to flush its coin database cache on a busy chain;
 /// the orchestrator's own timeout must be longer (docs/init.md).
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(300);
-
-/// When the init gives back the memory only its start-up used
-/// (supervise/memory.rs), counted from the child's start.
-const RELEASE_STARTUP_PAGES_AFTER: Duration = Duration::from_secs(1);
 
 /// How the init behaves; every field also has an environment variable.
 #[derive(Clone, Debug)]
@@ -66,9 +62,10 @@ pub struct Spawn {
     pub args: Vec<OsString>,
     /// The child's whole environment (nothing else is inherited).
     pub env: Vec<(OsString, OsString)>,
+    /// Entered by the init itself before it starts the child.
     pub cwd: Option<PathBuf>,
-    /// Applied only when the init runs as root; otherwise the child runs as
-    /// the init's own user.
+    /// Applied only when the init runs as root, to the init itself before it
+    /// starts the child; otherwise the child runs as the init's own user.
     pub user: Option<crate::init::user::Target>,
 }
 
@@ -85,16 +82,19 @@ enum Stop {
 }
 
 /// Starts the child and supervises it until it has been reaped; returns the
-/// init's exit status. Call it last, from a single-threaded process: it
-/// blocks signals for the rest of the process's life.
+/// init's exit status. Call it last, from a single-threaded process, once
+/// everything that needs root is done: it blocks signals for the rest of the
+/// process's life and, as root with `spawn.user`, drops to that user for
+/// good before it starts the child.
 pub fn supervise(opts: &Options, spawn: Spawn) -> u8 {
     supervise_with(opts, spawn, None)
 }
 
 /// Work to start once the child runs (iguana's start-up sequence), given the
 /// child's pid. It runs on the supervising thread, after every signal is
-/// blocked, so a thread it spawns inherits the blocked mask and never steals
-/// a signal meant for the child.
+/// blocked and after the privilege drop, so a thread it spawns inherits the
+/// blocked mask (it never steals a signal meant for the child) and never
+/// runs as root.
 pub type AfterStart = Box<dyn FnOnce(libc::pid_t) + Send>;
 
 /// `supervise`, running `after_start` once the child has been started.
@@ -110,14 +110,19 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
     spawn::keep_inherited_fds_from_child();
 
     let program = spawn.program.to_string_lossy().into_owned();
-    if let Some(target) = spawn
-        .user
-        .as_ref()
-        .filter(|_| !crate::init::user::is_root())
-    {
-        // SAFETY: getuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::getuid() };
-        info!("not started as root: running `{program}` as uid {uid}, not as {target}");
+    if let Some(target) = &spawn.user {
+        if user::is_root() {
+            // Everything that needed root (rendering, chown) is done: from
+            // here on the init, the child and any thread `after_start`
+            // starts run as the target user.
+            if let Err(e) = user::switch_to(target) {
+                error!("{e}");
+                return e.exit_code();
+            }
+        } else {
+            let uid = rustix::process::getuid().as_raw();
+            info!("not started as root: running `{program}` as uid {uid}, not as {target}");
+        }
     }
     let child = match spawn::start(&spawn, &signals) {
         Ok(pid) => pid,
@@ -136,10 +141,10 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
     if let Some(after_start) = after_start {
         after_start(child);
     }
-    // Once the child has run a while, the pages only start-up used are
-    // given back; a short run (a one-off command) never pays for faulting
-    // them back in on its way out. This one timer fires once.
-    let mut release_at = Instant::now().checked_add(RELEASE_STARTUP_PAGES_AFTER);
+    // Start-up's heap (the parsed YAML, the rendered files) is free by now;
+    // glibc keeps freed heap below its top unless asked.
+    // SAFETY: malloc_trim only returns free memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
 
     let mut stop = Stop::NotAsked;
     let ended = loop {
@@ -147,17 +152,9 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
             Stop::Asked { deadline } => deadline,
             _ => None,
         };
-        let deadline = match (grace_ends, release_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let received = match signals.wait(deadline) {
+        let received = match signals.wait(grace_ends) {
             Wait::Signal(received) => received,
-            Wait::TimedOut if release_at.is_some_and(|at| Instant::now() >= at) => {
-                memory::release_startup_pages();
-                release_at = None;
-                continue;
-            }
+            Wait::Failed(e) => return wait_failed(&e),
             // Not the grace's end (a wake-up a hair early): wait again.
             Wait::TimedOut if grace_ends.is_none_or(|end| Instant::now() < end) => continue,
             Wait::TimedOut => {
@@ -203,8 +200,10 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
         Stop::Asked { deadline } => deadline,
         Stop::Killed => Some(Instant::now()),
     };
-    stop_leftovers(&signals, child, deadline, opts.grace);
-    code
+    match stop_leftovers(&signals, child, deadline, opts.grace) {
+        Ok(()) => code,
+        Err(status) => status,
+    }
 }
 
 /// TERM (translated to the stop signal) or INT (as is) starts the grace
@@ -242,10 +241,17 @@ fn on_stop_request(stop: Stop, sig: i32, child: pid_t, program: &str, opts: &Opt
 
 /// After the main child: TERM to whatever is left (its group, re-parented
 /// orphans), KILL at the deadline or on a second TERM/INT, and reap them all
-/// so the init never exits with children it has not waited for.
-fn stop_leftovers(signals: &Signals, child: pid_t, deadline: Option<Instant>, grace: Duration) {
+/// so the init never exits with children it has not waited for, except
+/// those it may not signal (another user's, once the init is not root).
+/// Err is the init's exit status when it cannot go on.
+fn stop_leftovers(
+    signals: &Signals,
+    child: pid_t,
+    deadline: Option<Instant>,
+    grace: Duration,
+) -> Result<(), u8> {
     if reap::reap(child).none_left {
-        return;
+        return Ok(());
     }
     let already_due = deadline.is_some_and(|d| d <= Instant::now());
     if !already_due {
@@ -254,36 +260,61 @@ fn stop_leftovers(signals: &Signals, child: pid_t, deadline: Option<Instant>, gr
             seconds(grace)
         );
         let mut termed = Vec::new();
-        reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
-        loop {
-            match signals.wait(deadline) {
-                Wait::TimedOut => break,
-                Wait::Signal(r) if r.signo == libc::SIGCHLD => {
-                    if reap::reap(child).none_left {
-                        return;
+        // Nothing that could be signalled: straight to the last round.
+        let refused = reap::signal_leftovers(child, libc::SIGTERM, &mut termed) == Sent::AllRefused;
+        if !refused {
+            loop {
+                match signals.wait(deadline) {
+                    Wait::TimedOut => break,
+                    Wait::Failed(e) => return Err(wait_failed(&e)),
+                    Wait::Signal(r) if r.signo == libc::SIGCHLD => {
+                        if reap::reap(child).none_left {
+                            return Ok(());
+                        }
+                        // Orphans of the leftovers are re-parented to the
+                        // init as their parents exit: they get SIGTERM too.
+                        if std::process::id() != 1 {
+                            reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
+                        }
                     }
-                    // Orphans of the leftovers are re-parented to the init
-                    // as their parents exit: they get SIGTERM too.
-                    if std::process::id() != 1 {
-                        reap::signal_leftovers(child, libc::SIGTERM, &mut termed);
+                    Wait::Signal(r) if r.signo == libc::SIGTERM || r.signo == libc::SIGINT => {
+                        break;
                     }
+                    // The daemon is gone: nothing to forward to.
+                    Wait::Signal(_) => {}
                 }
-                Wait::Signal(r) if r.signo == libc::SIGTERM || r.signo == libc::SIGINT => break,
-                // The daemon is gone: nothing to forward to.
-                Wait::Signal(_) => {}
             }
+            warn!("leftover processes still running: sending SIGKILL");
         }
-        warn!("leftover processes still running: sending SIGKILL");
     }
     loop {
-        reap::signal_leftovers(child, libc::SIGKILL, &mut Vec::new());
+        let sent = reap::signal_leftovers(child, libc::SIGKILL, &mut Vec::new());
         if reap::reap(child).none_left {
-            return;
+            return Ok(());
+        }
+        if sent == Sent::AllRefused {
+            // Orphans of another user (a root `docker exec`) that a non-root
+            // init may not signal: waiting would be forever. As PID 1 the
+            // kernel kills them when the init exits.
+            warn!(
+                "leftover processes of another user cannot be signalled by uid {}: not waiting for them",
+                rustix::process::getuid().as_raw()
+            );
+            return Ok(());
         }
         // Killed processes go quickly; the timeout catches orphans of
         // orphans re-parented to the init after the last round.
-        signals.wait(Instant::now().checked_add(Duration::from_secs(1)));
+        if let Wait::Failed(e) = signals.wait(Instant::now().checked_add(Duration::from_secs(1))) {
+            return Err(wait_failed(&e));
+        }
     }
+}
+
+/// `sigtimedwait` failed for a reason that would repeat on every call:
+/// logged once, and the init stops rather than spin (exit 70).
+fn wait_failed(e: &std::io::Error) -> u8 {
+    error!("cannot wait for signals ({e}): a bug in dokomodo; exiting");
+    crate::exit::SOFTWARE
 }
 
 fn become_subreaper() {
@@ -292,11 +323,10 @@ fn become_subreaper() {
     }
     // Orphans of the daemon are re-parented to the init instead of to the
     // real PID 1, so the init can reap them and stop them at the end.
-    // SAFETY: prctl with integer arguments has no memory effects.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+    if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
         warn!(
             "cannot become a child subreaper ({}): orphans will not be reaped by dokomodo",
-            std::io::Error::last_os_error()
+            std::io::Error::from(e)
         );
     }
 }

@@ -1,9 +1,11 @@
 //! Reaping: every child that has exited is collected with
 //! `waitpid(-1, WNOHANG)`, the main child among them, and orphans re-parented
 //! to the init too. Statuses are decoded from the raw int (nix's wrapper
-//! mishandles real-time signals).
+//! mishandles real-time signals; rustix's keeps the raw status).
 
 use libc::{c_int, pid_t};
+use rustix::io::Errno;
+use rustix::process::{WaitOptions, wait};
 
 /// How a process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +24,7 @@ impl Ended {
         }
     }
 
-    fn decode(raw: c_int) -> Option<Ended> {
+    fn decode(raw: i32) -> Option<Ended> {
         if libc::WIFEXITED(raw) {
             Some(Ended::Exited(libc::WEXITSTATUS(raw) as u8))
         } else if libc::WIFSIGNALED(raw) {
@@ -48,50 +50,69 @@ pub fn reap(main: pid_t) -> Reaped {
         none_left: false,
     };
     loop {
-        let mut raw: c_int = 0;
-        // SAFETY: `raw` is a valid out-pointer; WNOHANG never blocks.
-        let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
-        if pid > 0 {
-            if pid == main {
-                reaped.main = Ended::decode(raw);
+        // rustix's `wait` is waitpid(-1): any child (its waitpid(None) is 0,
+        // the caller's group only).
+        match wait(WaitOptions::NOHANG) {
+            Ok(Some((pid, status))) => {
+                if pid.as_raw_pid() == main {
+                    reaped.main = Ended::decode(status.as_raw());
+                }
             }
-            continue;
-        }
-        if pid < 0 {
-            match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::ECHILD) => reaped.none_left = true,
-                _ => {}
+            Err(Errno::INTR) => {}
+            Err(Errno::CHILD) => {
+                reaped.none_left = true;
+                return reaped;
             }
+            // Ok(None): children left, none exited yet.
+            _ => return reaped,
         }
-        return reaped;
     }
 }
 
-/// Waits for one specific process, e.g. a child whose exec failed.
+/// Waits for one specific process.
+#[cfg(test)]
 pub fn wait_for(pid: pid_t) -> Option<Ended> {
+    let pid = rustix::process::Pid::from_raw(pid)?;
     loop {
-        let mut raw: c_int = 0;
-        // SAFETY: `raw` is a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid, &mut raw, 0) };
-        if r == pid {
-            return Ended::decode(raw);
+        match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
+            Ok(Some((_, status))) => return Ended::decode(status.as_raw()),
+            Err(Errno::INTR) => {}
+            _ => return None,
         }
-        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return None;
-        }
+    }
+}
+
+/// `kill(2)`: a positive pid is a process, a negative one a process group,
+/// -1 every process the caller may signal. libc's, not rustix's or nix's:
+/// theirs cannot name -1 or a real-time signal without unsafe code either.
+fn kill(pid: pid_t, sig: c_int) -> Result<(), Errno> {
+    // SAFETY: kill(2) takes no pointers and has no effect on this process's
+    // memory; any pid and signal number is safe to pass (a bad one is EINVAL
+    // or ESRCH).
+    if unsafe { libc::kill(pid, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL))
     }
 }
 
 /// Sends `sig` to the child's process group, or to the child alone if it has
 /// left its group (setsid, setpgid) or has not joined it yet.
 pub fn signal_child(child: pid_t, sig: c_int) {
-    // SAFETY: kill has no memory effects; a negative pid names a group.
-    unsafe {
-        if libc::kill(-child, sig) != 0 {
-            libc::kill(child, sig);
-        }
+    if kill(-child, sig).is_err() {
+        let _ = kill(child, sig);
     }
+}
+
+/// What a round of [`signal_leftovers`] achieved.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Sent {
+    /// Some child of the init may be signalled (or none is left).
+    Some,
+    /// Every child of the init left refuses signals from it (EPERM):
+    /// processes of another user, which a non-root init cannot signal.
+    /// Waiting for them would be forever.
+    AllRefused,
 }
 
 /// Sends `sig` to whatever is left once the main child has gone. As PID 1
@@ -99,28 +120,36 @@ pub fn signal_child(child: pid_t, sig: c_int) {
 /// init itself). As a subreaper (where `kill(-1)` would reach the whole host)
 /// it is the main child's group plus the init's own children, found in /proc,
 /// and the groups they lead; `skip` lists what was already sent `sig` (a
-/// negative entry is a group), and gets what is sent now.
-pub fn signal_leftovers(main: pid_t, sig: c_int, skip: &mut Vec<pid_t>) {
-    // SAFETY (all kill calls): kill has no memory effects.
+/// negative entry is a group), and gets what is sent now. A non-root init
+/// only reaches processes of its own uid; whether any child is within its
+/// reach is asked of each child (`kill(-1)` succeeds if it reached anyone).
+pub fn signal_leftovers(main: pid_t, sig: c_int, skip: &mut Vec<pid_t>) -> Sent {
+    let children = children_of_self();
     if std::process::id() == 1 {
-        unsafe { libc::kill(-1, sig) };
-        return;
-    }
-    if !skip.contains(&-main) {
-        skip.push(-main);
-        unsafe { libc::kill(-main, sig) };
-    }
-    for (pid, leads_group) in children_of_self() {
-        if skip.contains(&pid) {
-            continue;
+        let _ = kill(-1, sig);
+    } else {
+        if !skip.contains(&-main) {
+            skip.push(-main);
+            let _ = kill(-main, sig);
         }
-        skip.push(pid);
-        unsafe { libc::kill(pid, sig) };
-        // A group the child leads cannot contain the init, whose own group
-        // must never be signalled (it is the caller's shell's).
-        if leads_group {
-            unsafe { libc::kill(-pid, sig) };
+        for &(pid, leads_group) in &children {
+            if skip.contains(&pid) {
+                continue;
+            }
+            skip.push(pid);
+            let _ = kill(pid, sig);
+            // A group the child leads cannot contain the init, whose own
+            // group must never be signalled (it is the caller's shell's).
+            if leads_group {
+                let _ = kill(-pid, sig);
+            }
         }
+    }
+    let refuses = |&(pid, _): &(pid_t, bool)| kill(pid, 0) == Err(Errno::PERM);
+    if !children.is_empty() && children.iter().all(refuses) {
+        Sent::AllRefused
+    } else {
+        Sent::Some
     }
 }
 

@@ -2,7 +2,7 @@
 //! time with `sigtimedwait`, so none is lost (a blocked signal stays pending,
 //! even one sent to a PID 1 that has no handler) and none interrupts the init
 //! halfway through something. The child gets back the mask and the ignored
-//! dispositions the init was started with.
+//! dispositions the init was started with (posix_spawn sets them, spawn.rs).
 
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -10,17 +10,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use libc::c_int;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
 /// Raised by the init's own code when it is broken: never blocked, so a bug
 /// still kills the init instead of being forwarded to the child.
-const FAULTS: [c_int; 7] = [
-    libc::SIGSEGV,
-    libc::SIGBUS,
-    libc::SIGFPE,
-    libc::SIGILL,
-    libc::SIGTRAP,
-    libc::SIGSYS,
-    libc::SIGABRT,
+const FAULTS: [Signal; 7] = [
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGFPE,
+    Signal::SIGILL,
+    Signal::SIGTRAP,
+    Signal::SIGSYS,
+    Signal::SIGABRT,
 ];
 
 /// The highest signal number (SIGRTMAX on Linux is 64 with glibc).
@@ -28,10 +29,11 @@ fn last_signal() -> c_int {
     libc::SIGRTMAX()
 }
 
-// `main` (src/main.rs) sets SIGPIPE to SIG_IGN first thing, as Rust's
-// runtime would, so by the time the init looks, the disposition it was
-// started with is gone. A constructor in .init_array runs before `main` (and
-// before Rust's runtime, in test binaries that have one) and records it.
+// std's runtime sets SIGPIPE to SIG_IGN before `main`, so by the time the
+// init looks, the disposition it was started with is gone. A constructor in
+// .init_array runs before the runtime (in test binaries too) and records it;
+// /proc/self/status would already show std's SIG_IGN, and std's
+// `#[unix_sigpipe]` is unstable.
 static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn record_sigpipe_disposition() {
@@ -46,10 +48,10 @@ static RECORD_SIGPIPE_DISPOSITION: extern "C" fn() = record_sigpipe_disposition;
 
 /// What the init was started with, and the set it now takes signals from.
 pub struct Signals {
-    handled: libc::sigset_t,
+    handled: SigSet,
     /// The mask the init was started with; the child gets it back.
-    original_mask: libc::sigset_t,
-    /// SIGPIPE was ignored when the init started (`main` ignores it since).
+    original_mask: SigSet,
+    /// SIGPIPE was ignored when the init started (std ignores it since).
     pipe_ignored_at_start: bool,
     /// SIGCHLD was ignored when the init started (the init restores the
     /// default for itself).
@@ -68,38 +70,35 @@ pub struct Received {
 pub enum Wait {
     Signal(Received),
     TimedOut,
+    /// `sigtimedwait` failed for a reason other than a timeout or an
+    /// interruption: a bug (the set and the timeout are built here), which
+    /// would repeat on every call. The caller stops the init (exit 70).
+    Failed(std::io::Error),
 }
 
 impl Signals {
     /// Blocks every signal except the fault signals, remembering the mask and
     /// the ignored dispositions the init was given. Call before spawning, so
     /// a signal that arrives while the child is being spawned stays pending.
-    pub fn take_over() -> std::io::Result<Self> {
-        let mut handled = empty_set();
-        let mut original_mask = empty_set();
-        // SAFETY: both sets are initialised sigset_t values owned here.
-        unsafe {
-            libc::sigfillset(&mut handled);
-            for sig in FAULTS {
-                libc::sigdelset(&mut handled, sig);
-            }
-            if libc::pthread_sigmask(libc::SIG_BLOCK, &handled, &mut original_mask) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+    pub fn take_over() -> nix::Result<Self> {
+        let mut handled = SigSet::all();
+        for sig in FAULTS {
+            handled.remove(sig);
         }
+        let original_mask = handled.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
 
         // The init changes two dispositions, and only they can differ from
-        // what the child must inherit: SIGPIPE (ignored by `main`; what it
-        // was at start was recorded before that) and SIGCHLD (set back to
-        // the default below when it was ignored). Every other ignored
-        // signal stays ignored across exec by itself.
+        // what the child must inherit: SIGPIPE (ignored by std's runtime;
+        // what it was at start was recorded before that) and SIGCHLD (set
+        // back to the default below when it was ignored). Every other ignored
+        // signal stays ignored across posix_spawn and exec by itself, and
+        // every handler (std's SIGSEGV one) is reset to the default by them.
         let pipe_ignored_at_start = SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed);
         let chld_ignored_at_start = disposition_is_ignore(libc::SIGCHLD);
         // With SIGCHLD ignored the kernel reaps children itself and their exit
         // statuses are lost: the init needs the default back.
         if chld_ignored_at_start {
-            // SAFETY: setting a standard signal to SIG_DFL has no other effect.
-            unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+            set_disposition(libc::SIGCHLD, libc::SIG_DFL);
         }
 
         Ok(Signals {
@@ -117,77 +116,82 @@ impl Signals {
             let timeout = deadline.map(|d| {
                 let left = d.saturating_duration_since(Instant::now());
                 libc::timespec {
-                    tv_sec: left.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
-                    tv_nsec: left.subsec_nanos() as libc::c_long,
+                    tv_sec: libc::time_t::try_from(left.as_secs()).unwrap_or(libc::time_t::MAX),
+                    tv_nsec: libc::c_long::from(left.subsec_nanos()),
                 }
             });
             let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
-            let timeout_ptr = timeout.as_ref().map_or(ptr::null(), |t| t as *const _);
-            // SAFETY: `handled` is initialised, `info` is writable, and the
-            // timeout is null or points to a timespec that outlives the call.
-            let signo =
-                unsafe { libc::sigtimedwait(&self.handled, info.as_mut_ptr(), timeout_ptr) };
+            let timeout_ptr = timeout.as_ref().map_or(ptr::null(), ptr::from_ref);
+            // SAFETY: `handled` is an initialised sigset_t, `info` points to
+            // writable memory of the right size, and the timeout is null or
+            // points to a timespec that outlives the call.
+            let signo = unsafe {
+                libc::sigtimedwait(self.handled.as_ref(), info.as_mut_ptr(), timeout_ptr)
+            };
             if signo > 0 {
-                // SAFETY: sigtimedwait filled `info` when it returned a signal.
+                // SAFETY: sigtimedwait filled `info` when it returned a signal
+                // (and it was zeroed before, so it is initialised either way).
                 let info = unsafe { info.assume_init() };
                 return Wait::Signal(Received {
                     signo,
                     from_self: sent_by_self(&info),
                 });
             }
-            match std::io::Error::last_os_error().raw_os_error() {
+            let err = std::io::Error::last_os_error();
+            match err.raw_os_error() {
                 Some(libc::EAGAIN) => return Wait::TimedOut,
-                // EINTR: a stop/continue of the init; any other error would
-                // be a bug in the set or timeout, which are valid: retry.
-                _ => continue,
+                // A stop and continue of the init, or a ptrace attach.
+                Some(libc::EINTR) => continue,
+                _ => return Wait::Failed(err),
             }
         }
     }
 
-    /// Called in the child between clone and exec: only async-signal-safe
-    /// calls, no allocation. Every disposition goes back to what the init was
-    /// started with (ignored stays ignored, anything the init or Rust's
-    /// runtime set becomes default), then the original mask.
-    pub fn restore_in_child(&self) {
-        // execve resets every handler to the default and keeps what is
-        // ignored. The init ignores nothing it was not started with except
-        // SIGPIPE, and un-ignores only SIGCHLD: those two are all that can
-        // differ from the start, so only they are set back, and only when
-        // they differ (one system call on the usual path to exec).
-        // SAFETY: signal() is async-signal-safe.
-        unsafe {
-            if !self.pipe_ignored_at_start {
-                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            }
-            if self.chld_ignored_at_start {
-                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
-            }
+    /// The child's signal mask: the one the init was started with.
+    pub fn original_mask(&self) -> &SigSet {
+        &self.original_mask
+    }
+
+    /// The signals posix_spawn must set back to the default in the child:
+    /// SIGPIPE, unless it was ignored at start (std's runtime ignores it).
+    pub fn to_reset_in_child(&self) -> SigSet {
+        let mut set = SigSet::empty();
+        if !self.pipe_ignored_at_start {
+            set.add(Signal::SIGPIPE);
         }
-        // SAFETY: original_mask is an initialised sigset_t.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.original_mask, ptr::null_mut()) };
+        set
+    }
+
+    /// SIGCHLD was ignored at start: the child must get it ignored too, and
+    /// posix_spawn can only set signals to the default, so the init ignores
+    /// it itself while spawning (see spawn.rs).
+    pub fn chld_ignored_at_start(&self) -> bool {
+        self.chld_ignored_at_start
     }
 }
 
-fn empty_set() -> libc::sigset_t {
-    let mut set = MaybeUninit::<libc::sigset_t>::zeroed();
-    // SAFETY: sigemptyset initialises the set it is given.
-    unsafe {
-        libc::sigemptyset(set.as_mut_ptr());
-        set.assume_init()
-    }
+/// Sets `sig` to SIG_DFL or SIG_IGN.
+pub fn set_disposition(sig: c_int, disposition: libc::sighandler_t) {
+    debug_assert!(disposition == libc::SIG_DFL || disposition == libc::SIG_IGN);
+    // SAFETY: neither SIG_DFL nor SIG_IGN is a handler that could run; the
+    // call only changes how the kernel delivers `sig`.
+    unsafe { libc::signal(sig, disposition) };
 }
 
 fn disposition_is_ignore(sig: c_int) -> bool {
     let mut old = MaybeUninit::<libc::sigaction>::zeroed();
-    // SAFETY: a null `act` only queries; `old` is writable.
-    let ok = unsafe { libc::sigaction(sig, ptr::null(), old.as_mut_ptr()) } == 0;
-    // SAFETY: zeroed is a valid sigaction, filled on success.
-    ok && unsafe { old.assume_init() }.sa_sigaction == libc::SIG_IGN
+    // SAFETY: a null `act` only queries; `old` points to writable memory of
+    // the right size, zeroed (a valid sigaction) and filled on success.
+    unsafe {
+        libc::sigaction(sig, ptr::null(), old.as_mut_ptr()) == 0
+            && old.assume_init().sa_sigaction == libc::SIG_IGN
+    }
 }
 
 fn sent_by_self(info: &libc::siginfo_t) -> bool {
     // Kernel-generated SIGPIPE carries SI_USER and the receiver's own pid.
-    // SAFETY: si_pid is meaningful for SI_USER/SI_TKILL, checked first.
+    // SAFETY: si_pid is meaningful for SI_USER/SI_TKILL (si_code <= 0),
+    // checked first.
     info.si_code <= 0 && unsafe { info.si_pid() } == std::process::id() as libc::pid_t
 }
 

@@ -1,24 +1,38 @@
-//! Starting the child with `clone(CLONE_VM | CLONE_VFORK)` and execve, as
-//! posix_spawn does: the child runs on its own small stack in the parent's
-//! memory, and the parent is suspended until the child has exec'd or exited.
-//! Nothing is copied, so there are no page-table copies and no copy-on-write
-//! faults on either side (a plain fork cost the init's start-up a tenth of a
-//! millisecond here). Everything the child needs is built before the clone;
-//! the child makes only async-signal-safe calls, allocates nothing and
-//! changes no memory but the report slot. A failure in the child (exec,
-//! privilege drop, chdir) is written to that slot before it exits; once the
-//! parent resumes, an empty slot means exec succeeded.
+//! Starting the child with glibc's `posix_spawn`: the hard part (a child
+//! sharing the init's memory until it execs, with every handler reset before
+//! the signal mask is restored) is glibc's, maintained upstream. The init
+//! only describes the child:
+//!
+//! - its signal mask: the one the init was started with
+//!   (`POSIX_SPAWN_SETSIGMASK`), set by glibc last, after the dispositions;
+//! - its dispositions: SIGPIPE back to the default unless it was ignored at
+//!   start (`POSIX_SPAWN_SETSIGDEF`); handlers are reset by glibc and exec,
+//!   ignored signals stay ignored. SIGCHLD ignored at start is the one case
+//!   posix_spawn cannot express (it only resets to the default): the init
+//!   ignores SIGCHLD itself while it spawns, see [`start`];
+//! - its own process group (`POSIX_SPAWN_SETPGROUP`), and with a terminal the
+//!   foreground of it (glibc's `posix_spawn_file_actions_addtcsetpgrp_np`).
+//!
+//! The init has already switched user and entered the working directory
+//! itself, so the child needs nothing else, and a failed chdir is reported
+//! as such rather than as an exec errno. posix_spawn returns the exec errno,
+//! from which the 126/127 messages are made.
+//!
+//! nix's `spawn` module has no way to add the tcsetpgrp action (and keeps its
+//! glibc objects private), so the two glibc objects are wrapped here.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use libc::{c_char, c_int, pid_t};
+use rustix::fs::Access;
+use rustix::io::Errno;
 
 use super::Spawn;
-use super::signals::Signals;
+use super::signals::{self, Signals};
 use crate::exit;
 
 /// PATH when the child's environment has none (glibc's and Docker's default).
@@ -35,12 +49,6 @@ pub enum SpawnError {
     CannotExecute { program: String, reason: String },
     #[error("cannot run `{program}`: {what} contains a NUL byte")]
     NulByte { program: String, what: &'static str },
-    #[error("cannot switch to {target}: {step}: {source}")]
-    SwitchUser {
-        target: String,
-        step: &'static str,
-        source: io::Error,
-    },
     #[error("cannot enter working directory {}: {source}", dir.display())]
     Chdir { dir: PathBuf, source: io::Error },
     #[error("cannot start `{program}`: {what}: {source}")]
@@ -49,6 +57,13 @@ pub enum SpawnError {
         what: &'static str,
         source: io::Error,
     },
+    /// SIGCHLD was ignored when the init started, and the child ended in
+    /// the moment the init ignored it too (see [`start`]).
+    #[error(
+        "`{program}` ended as it started and the kernel discarded its status \
+         (SIGCHLD was ignored when dokomodo started)"
+    )]
+    StatusLost { program: String },
 }
 
 impl SpawnError {
@@ -56,111 +71,199 @@ impl SpawnError {
         match self {
             SpawnError::NotFound { .. } => exit::NOT_FOUND,
             SpawnError::CannotExecute { .. } => exit::CANNOT_EXECUTE,
-            SpawnError::NulByte { .. }
-            | SpawnError::SwitchUser { .. }
-            | SpawnError::Chdir { .. } => exit::CONFIG,
+            SpawnError::NulByte { .. } | SpawnError::Chdir { .. } => exit::CONFIG,
             SpawnError::System { .. } => exit::IO,
+            SpawnError::StatusLost { .. } => exit::SOFTWARE,
         }
     }
 }
 
-/// The steps of the child that can fail, as written to the report slot.
-#[derive(Clone, Copy)]
-#[repr(i32)]
-enum Step {
-    SetGroups = 1,
-    SetGid = 2,
-    SetUid = 3,
-    Chdir = 4,
-    Exec = 5,
-}
-
-impl Step {
-    fn from_i32(n: i32) -> Option<Step> {
-        [
-            Step::SetGroups,
-            Step::SetGid,
-            Step::SetUid,
-            Step::Chdir,
-            Step::Exec,
-        ]
-        .into_iter()
-        .find(|s| *s as i32 == n)
-    }
-}
-
-/// Everything the child needs, allocated before fork.
+/// What exec needs, built before the first attempt.
 struct Prepared {
     /// Paths to try in order (PATH search, as execvp does it).
     candidates: Vec<CString>,
     argv: Vec<CString>,
     envp: Vec<CString>,
-    cwd: Option<CString>,
-    /// Only set when the init is root and a user was asked for.
-    user: Option<(Vec<libc::gid_t>, libc::gid_t, libc::uid_t)>,
-    /// The init owns the terminal's foreground: hand it to the child's group.
-    take_terminal: bool,
 }
 
-/// Starts the child in its own process group; returns its pid once exec has
-/// succeeded.
+/// Starts the child in its own process group, in `spawn.cwd` (which the
+/// init enters too); returns its pid once exec has succeeded. The caller
+/// has already switched user.
 pub fn start(spawn: &Spawn, signals: &Signals) -> Result<pid_t, SpawnError> {
     let program = spawn.program.to_string_lossy().into_owned();
     let prepared = prepare(spawn, &program)?;
-    let argv = null_terminated(&prepared.argv);
-    let envp = null_terminated(&prepared.envp);
-    let child = Child {
-        prepared: &prepared,
-        argv: &argv,
-        envp: &envp,
-        signals,
-        report: AtomicU64::new(0),
-    };
-    // The child's stack: execve and the few calls before it need little.
-    // Left uninitialised (capacity, not zeroed length): the child touches
-    // only the pages at its top, and zeroing the rest cost 16 page faults.
-    let mut stack: Vec<u8> = Vec::with_capacity(CHILD_STACK_BYTES);
-    // SAFETY: the stack top is one past the end of the allocation, 16-byte
-    // aligned (the x86-64 ABI); the child writes only below it, within the
-    // allocation, and never reads what it did not write. `stack` and `child`
-    // outlive the child's use of them: CLONE_VFORK suspends this thread until
-    // the child has exec'd or exited. `child_main` only makes
-    // async-signal-safe calls.
-    let pid = unsafe {
-        let top = stack.as_mut_ptr().add(stack.capacity());
-        let top = top.sub(top as usize % 16);
-        libc::clone(
-            child_main,
-            top.cast(),
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            (&raw const child).cast_mut().cast(),
-        )
-    };
-    if pid < 0 {
-        return Err(SpawnError::System {
-            program,
-            what: "clone",
-            source: io::Error::last_os_error(),
-        });
+    if let Some(dir) = &spawn.cwd {
+        std::env::set_current_dir(dir).map_err(|source| SpawnError::Chdir {
+            dir: dir.clone(),
+            source,
+        })?;
     }
-    let Some((step, errno)) = decode_report(child.report.load(Ordering::Relaxed)) else {
-        return Ok(pid);
-    };
-    super::reap::wait_for(pid);
-    Err(describe(spawn, &program, step, errno))
+    let settings = Settings::new(signals, owns_terminal_foreground()).map_err(|source| {
+        SpawnError::System {
+            program: program.clone(),
+            what: "posix_spawn",
+            source,
+        }
+    })?;
+    let argv = exec_array(&prepared.argv);
+    let envp = exec_array(&prepared.envp);
+
+    // posix_spawn can set a signal to the default, never to ignored: the
+    // child copies the init's SIGCHLD disposition when it is created. While
+    // the init ignores SIGCHLD, a child that exits is reaped by the kernel
+    // and its status is lost; the window is from the child's exec to the
+    // line after the loop, and only when SIGCHLD was ignored at start.
+    let chld = signals.chld_ignored_at_start();
+    if chld {
+        signals::set_disposition(libc::SIGCHLD, libc::SIG_IGN);
+    }
+    // execvp's search: skip entries where the file is missing, remember a
+    // permission error, stop at any other error.
+    let mut result = Err(libc::ENOENT);
+    for path in &prepared.candidates {
+        // A missing file is what most PATH entries give: found here without
+        // a spawn, since the init already has the child's user and cwd.
+        let exists = rustix::fs::access(path.as_c_str(), Access::EXISTS);
+        if matches!(exists, Err(Errno::NOENT | Errno::NOTDIR)) {
+            continue;
+        }
+        match settings.spawn(path, &argv, &envp) {
+            Ok(pid) => {
+                result = Ok(pid);
+                break;
+            }
+            Err(libc::ENOENT | libc::ENOTDIR) => {}
+            Err(libc::EACCES) => result = Err(libc::EACCES),
+            Err(other) => {
+                result = Err(other);
+                break;
+            }
+        }
+    }
+    if chld {
+        signals::set_disposition(libc::SIGCHLD, libc::SIG_DFL);
+    }
+    match result {
+        Ok(pid) if chld && status_lost(pid) => Err(SpawnError::StatusLost { program }),
+        Ok(pid) => Ok(pid),
+        // glibc has reaped a child whose exec failed.
+        Err(errno) => Err(describe(spawn, &program, errno)),
+    }
 }
 
-/// The child's stack size: 64 KiB, of which it touches a few pages.
-const CHILD_STACK_BYTES: usize = 64 * 1024;
+/// The child was reaped by the kernel: it is no longer a child of the init.
+fn status_lost(pid: pid_t) -> bool {
+    use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
+    let Some(pid) = Pid::from_raw(pid) else {
+        return true;
+    };
+    let peek = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(waitid(WaitId::Pid(pid), peek), Err(Errno::CHILD))
+}
 
-/// What the child reads, and the slot where it reports a failure: step in
-/// the high 32 bits, errno in the low 32; zero while nothing failed.
-struct Child<'a> {
-    prepared: &'a Prepared,
-    argv: &'a [*const c_char],
-    envp: &'a [*const c_char],
-    signals: &'a Signals,
-    report: AtomicU64,
+/// glibc's spawn attributes and file actions for the child, destroyed on
+/// drop. Boxed: POSIX does not promise they may move once initialised.
+struct Settings {
+    attr: Box<MaybeUninit<libc::posix_spawnattr_t>>,
+    /// Only with a terminal to hand over (no actions otherwise).
+    actions: Option<Box<MaybeUninit<libc::posix_spawn_file_actions_t>>>,
+}
+
+impl Settings {
+    fn new(signals: &Signals, take_terminal: bool) -> io::Result<Settings> {
+        let check = |err: c_int| {
+            if err == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::from_raw_os_error(err))
+            }
+        };
+        let mut attr = Box::new(MaybeUninit::uninit());
+        // SAFETY: `attr` points to writable memory for a posix_spawnattr_t,
+        // which posix_spawnattr_init initialises.
+        check(unsafe { libc::posix_spawnattr_init(attr.as_mut_ptr()) })?;
+        // From here on, drop destroys what was initialised.
+        let mut settings = Settings {
+            attr,
+            actions: None,
+        };
+        let flags = libc::POSIX_SPAWN_SETPGROUP
+            | libc::POSIX_SPAWN_SETSIGMASK
+            | libc::POSIX_SPAWN_SETSIGDEF;
+        let attr = settings.attr.as_mut_ptr();
+        // SAFETY: `attr` was initialised above; the sets are initialised
+        // sigset_t values that glibc copies. The flags fit a short (glibc's
+        // type) and the group 0 means "a new group, the child's pid".
+        unsafe {
+            check(libc::posix_spawnattr_setflags(attr, flags as libc::c_short))?;
+            check(libc::posix_spawnattr_setpgroup(attr, 0))?;
+            check(libc::posix_spawnattr_setsigmask(
+                attr,
+                signals.original_mask().as_ref(),
+            ))?;
+            check(libc::posix_spawnattr_setsigdefault(
+                attr,
+                signals.to_reset_in_child().as_ref(),
+            ))?;
+        }
+        if take_terminal {
+            let mut actions = Box::new(MaybeUninit::uninit());
+            // SAFETY: `actions` points to writable memory for a
+            // posix_spawn_file_actions_t, which this initialises.
+            check(unsafe { libc::posix_spawn_file_actions_init(actions.as_mut_ptr()) })?;
+            let actions = settings.actions.insert(actions).as_mut_ptr();
+            // The child, in its new group, makes that group the terminal's
+            // foreground, with every signal still blocked (SIGTTOU would
+            // otherwise stop a background group doing this).
+            // SAFETY: `actions` was initialised above.
+            check(unsafe {
+                libc::posix_spawn_file_actions_addtcsetpgrp_np(actions, libc::STDIN_FILENO)
+            })?;
+        }
+        Ok(settings)
+    }
+
+    /// One posix_spawn; the exec errno on failure.
+    fn spawn(
+        &self,
+        path: &CStr,
+        argv: &[*mut c_char],
+        envp: &[*mut c_char],
+    ) -> Result<pid_t, c_int> {
+        let actions = self
+            .actions
+            .as_ref()
+            .map_or(std::ptr::null(), |a| a.as_ptr());
+        let mut pid: pid_t = 0;
+        // SAFETY: the attributes (and the actions, when not null) were
+        // initialised by `new`; `path` is NUL-terminated; `argv` and `envp`
+        // are null-terminated arrays of pointers to NUL-terminated strings
+        // (from `exec_array`) that outlive the call, and glibc only reads them.
+        let err = unsafe {
+            libc::posix_spawn(
+                &mut pid,
+                path.as_ptr(),
+                actions,
+                self.attr.as_ptr(),
+                argv.as_ptr(),
+                envp.as_ptr(),
+            )
+        };
+        if err == 0 { Ok(pid) } else { Err(err) }
+    }
+}
+
+impl Drop for Settings {
+    fn drop(&mut self) {
+        // SAFETY: `attr` is initialised whenever a Settings exists, and
+        // `actions` whenever it is Some (see `new`); neither is used again.
+        unsafe {
+            libc::posix_spawnattr_destroy(self.attr.as_mut_ptr());
+            if let Some(actions) = &mut self.actions {
+                libc::posix_spawn_file_actions_destroy(actions.as_mut_ptr());
+            }
+        }
+    }
 }
 
 fn prepare(spawn: &Spawn, program: &str) -> Result<Prepared, SpawnError> {
@@ -191,6 +294,8 @@ fn prepare(spawn: &Spawn, program: &str) -> Result<Prepared, SpawnError> {
         envp.push(CString::new(pair).map_err(|_| nul("the environment"))?);
     }
 
+    // The child's PATH, not the init's (posix_spawnp would search the
+    // init's): each candidate is tried in turn.
     let candidates = if spawn.program.as_bytes().contains(&b'/') {
         vec![argv[0].clone()]
     } else {
@@ -212,167 +317,40 @@ fn prepare(spawn: &Spawn, program: &str) -> Result<Prepared, SpawnError> {
         candidates
     };
 
-    let cwd = match &spawn.cwd {
-        Some(dir) => Some(cstring(dir.as_os_str(), "the working directory")?),
-        None => None,
-    };
-    let user = spawn
-        .user
-        .as_ref()
-        .filter(|_| crate::init::user::is_root())
-        .map(|t| (t.groups.clone(), t.gid, t.uid));
-
     Ok(Prepared {
         candidates,
         argv,
         envp,
-        cwd,
-        user,
-        take_terminal: owns_terminal_foreground(),
     })
 }
 
 /// True when stdin is a terminal whose foreground group is the init's own,
 /// i.e. Ctrl-C there is meant for what the init runs.
 fn owns_terminal_foreground() -> bool {
-    // SAFETY: tcgetpgrp and getpgrp have no memory effects.
-    unsafe {
-        let foreground = libc::tcgetpgrp(libc::STDIN_FILENO);
-        foreground > 0 && foreground == libc::getpgrp()
-    }
+    rustix::termios::tcgetpgrp(std::io::stdin())
+        .is_ok_and(|foreground| foreground == rustix::process::getpgrp())
 }
 
-fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
+/// The null-terminated array of pointers exec takes; the strings must
+/// outlive it. `*mut` only because of C's type: nothing writes through them.
+fn exec_array(strings: &[CString]) -> Vec<*mut c_char> {
     strings
         .iter()
-        .map(|s| s.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
+        .map(|s| s.as_ptr().cast_mut())
+        .chain(std::iter::once(std::ptr::null_mut()))
         .collect()
 }
 
-/// The child, between clone and exec. Never returns: it execs or exits.
-extern "C" fn child_main(arg: *mut libc::c_void) -> c_int {
-    // SAFETY: `arg` is the `Child` that `start` passed, alive until this
-    // child execs or exits (CLONE_VFORK).
-    let child = unsafe { &*arg.cast::<Child>() };
-    let Child {
-        prepared,
-        argv,
-        envp,
-        signals,
-        report,
-    } = child;
-    // SAFETY (whole function): only async-signal-safe calls on memory
-    // prepared before the clone; nothing here allocates or takes a lock.
-    // The privilege drop uses raw system calls: glibc's wrappers would, in a
-    // process with threads, signal the parent's threads to change their
-    // credentials too, and this child shares the parent's memory.
-    unsafe {
-        // Own process group, so the init can signal the daemon and all it
-        // starts as one, and a terminal's Ctrl-C reaches them directly. The
-        // parent runs again only after this (CLONE_VFORK), so the group
-        // exists before the init can signal it.
-        libc::setpgid(0, 0);
-        if prepared.take_terminal {
-            // SIGTTOU is still blocked here, so a background group may do
-            // this; without a terminal there is nothing to take.
-            libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid());
-        }
-        if let Some((groups, gid, uid)) = &prepared.user {
-            // gosu's order: groups and gid while still root, uid last.
-            if libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) != 0 {
-                fail(report, Step::SetGroups);
-            }
-            if libc::syscall(libc::SYS_setgid, *gid) != 0 {
-                fail(report, Step::SetGid);
-            }
-            if libc::syscall(libc::SYS_setuid, *uid) != 0 {
-                fail(report, Step::SetUid);
-            }
-        }
-        if let Some(dir) = &prepared.cwd {
-            if libc::chdir(dir.as_ptr()) != 0 {
-                fail(report, Step::Chdir);
-            }
-        }
-        signals.restore_in_child();
-
-        // execvp's search: skip entries where the file is missing, remember
-        // a permission error, stop at any other error.
-        let mut errno = libc::ENOENT;
-        for path in &prepared.candidates {
-            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-            match last_errno() {
-                libc::ENOENT | libc::ENOTDIR => {}
-                libc::EACCES => errno = libc::EACCES,
-                other => {
-                    errno = other;
-                    break;
-                }
-            }
-        }
-        send_report(report, Step::Exec, errno);
-        libc::_exit(if errno == libc::ENOENT {
-            exit::NOT_FOUND
-        } else {
-            exit::CANNOT_EXECUTE
-        } as c_int)
-    }
-}
-
-fn last_errno() -> c_int {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
-}
-
-fn fail(report: &AtomicU64, step: Step) -> ! {
-    send_report(report, step, last_errno());
-    // SAFETY: _exit is async-signal-safe and skips Rust's and libc's cleanup,
-    // which must not run in a child sharing the parent's memory.
-    unsafe { libc::_exit(exit::CONFIG as c_int) }
-}
-
-fn send_report(report: &AtomicU64, step: Step, errno: c_int) {
-    report.store(
-        u64::from(step as u32) << 32 | u64::from(errno as u32),
-        Ordering::Relaxed,
-    );
-}
-
-/// The child's report: None when it exec'd without writing one.
-fn decode_report(report: u64) -> Option<(Step, c_int)> {
-    let step = Step::from_i32((report >> 32) as i32)?;
-    Some((step, report as u32 as c_int))
-}
-
-fn describe(spawn: &Spawn, program: &str, step: Step, errno: c_int) -> SpawnError {
-    let source = io::Error::from_raw_os_error(errno);
+fn describe(spawn: &Spawn, program: &str, errno: c_int) -> SpawnError {
     let has_slash = spawn.program.as_bytes().contains(&b'/');
-    let target = spawn
-        .user
-        .as_ref()
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let switch = |step| SpawnError::SwitchUser {
-        target: target.clone(),
-        step,
-        source: io::Error::from_raw_os_error(errno),
-    };
-    match step {
-        Step::SetGroups => switch("setgroups"),
-        Step::SetGid => switch("setgid"),
-        Step::SetUid => switch("setuid"),
-        Step::Chdir => SpawnError::Chdir {
-            dir: spawn.cwd.clone().unwrap_or_default(),
-            source,
-        },
-        Step::Exec if errno == libc::ENOENT && has_slash && Path::new(&spawn.program).exists() => {
+    match errno {
+        libc::ENOENT if has_slash && Path::new(&spawn.program).exists() => {
             SpawnError::CannotExecute {
                 program: program.to_string(),
                 reason: "bad interpreter (the #! line names a missing program)".to_string(),
             }
         }
-        Step::Exec if errno == libc::ENOENT => SpawnError::NotFound {
+        libc::ENOENT => SpawnError::NotFound {
             program: program.to_string(),
             reason: if has_slash {
                 "no such file"
@@ -380,7 +358,7 @@ fn describe(spawn: &Spawn, program: &str, step: Step, errno: c_int) -> SpawnErro
                 "command not found in PATH"
             },
         },
-        Step::Exec => {
+        _ => {
             let is_dir = has_slash && Path::new(&spawn.program).is_dir();
             let reason = if is_dir {
                 "is a directory".to_string()
@@ -388,7 +366,7 @@ fn describe(spawn: &Spawn, program: &str, step: Step, errno: c_int) -> SpawnErro
                 match errno {
                     libc::EACCES => "permission denied (not executable?)".to_string(),
                     libc::ENOEXEC => "not an executable format (missing #! line?)".to_string(),
-                    _ => source.to_string(),
+                    _ => io::Error::from_raw_os_error(errno).to_string(),
                 }
             };
             SpawnError::CannotExecute {
@@ -450,10 +428,9 @@ mod tests {
     #[test]
     fn the_child_runs_in_its_own_process_group_with_its_exit_status() {
         let pid = start_in_test(&spawn("sh", &["-c", "exit 7"], None)).expect("started");
-        // SAFETY: getpgid has no memory effects.
-        let group = unsafe { libc::getpgid(pid) };
+        let group = rustix::process::getpgid(rustix::process::Pid::from_raw(pid)).unwrap();
         // The child may already be a zombie; its group is still its own.
-        assert_eq!(group, pid);
+        assert_eq!(group.as_raw_pid(), pid);
         assert_eq!(wait_for(pid), Some(Ended::Exited(7)));
     }
 

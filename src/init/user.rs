@@ -2,9 +2,9 @@
 //! /etc/group directly (never NSS in a static binary: glibc's NSS can miss
 //! `compat` users or load a host module and crash).
 //!
-//! `resolve` turns a user spec into a [`Target`]; the supervisor applies it in
-//! the child, after clone and before exec, in gosu's order: supplementary
-//! groups, then gid, then uid.
+//! `resolve` turns a user spec into a [`Target`]; the init applies it to
+//! itself with [`switch_to`] before it starts the daemon, in gosu's order:
+//! supplementary groups, then gid, then uid.
 
 use std::fmt;
 use std::io;
@@ -53,6 +53,13 @@ pub enum UserError {
         target: String,
         source: io::Error,
     },
+    /// The switch was refused, e.g. `cap_drop: [ALL]` took CAP_SETUID.
+    #[error("cannot switch to {target}: {step}: {source}")]
+    Switch {
+        target: String,
+        step: &'static str,
+        source: io::Error,
+    },
 }
 
 impl UserError {
@@ -66,16 +73,43 @@ impl UserError {
 
 /// True when the process can change its user (effective uid 0).
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// Resolves NAME, UID, NAME:GROUP, UID:GID (or mixes) against the account
 /// files (`DOKOMODO_PASSWD_FILE` / `DOKOMODO_GROUP_FILE` or /etc).
 pub fn resolve(spec: &str) -> Result<Target, UserError> {
-    // SAFETY: getgid has no preconditions and cannot fail.
-    let current_gid = unsafe { libc::getgid() };
+    let current_gid = rustix::process::getgid().as_raw();
     Accounts::load()?.resolve(spec, current_gid)
+}
+
+/// Makes this whole process `target`, as gosu does: supplementary groups,
+/// then gid, while still root, then uid (real, effective and saved), so
+/// nothing started afterwards can regain root. glibc's wrappers (through
+/// nix) apply each change to every thread of the process. The process is
+/// then marked not dumpable, whatever `fs.suid_dumpable` says: processes of
+/// the same uid (the daemon) cannot ptrace it or read its /proc/PID/environ,
+/// which may hold the seed.
+pub fn switch_to(target: &Target) -> Result<(), UserError> {
+    use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
+    let fail = |step| {
+        move |e: nix::errno::Errno| UserError::Switch {
+            target: target.to_string(),
+            step,
+            source: io::Error::from_raw_os_error(e as i32),
+        }
+    };
+    let groups: Vec<Gid> = target.groups.iter().map(|&g| Gid::from_raw(g)).collect();
+    setgroups(&groups).map_err(fail("setgroups"))?;
+    setgid(Gid::from_raw(target.gid)).map_err(fail("setgid"))?;
+    setuid(Uid::from_raw(target.uid)).map_err(fail("setuid"))?;
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable).map_err(
+        |e| UserError::Switch {
+            target: target.to_string(),
+            step: "prctl(PR_SET_DUMPABLE)",
+            source: e.into(),
+        },
+    )
 }
 
 /// Gives `path` (not a symlink's target) to the target user, so a daemon that

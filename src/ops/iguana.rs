@@ -47,8 +47,9 @@ use crate::ops::rpc::{self, RpcError};
 use crate::render;
 use crate::secrets::creds::{self, Credentials};
 use crate::secrets::keys::NotaryKey;
-use crate::secrets::passphrase::{Passphrase, wipe_string};
-use crate::secrets::seed::{self, Seed};
+use crate::secrets::passphrase::Passphrase;
+use crate::secrets::seed::Seed;
+use zeroize::Zeroize;
 
 /// The address iguana announces, when the YAML does not give it.
 pub const MYIPADDR_VAR: &str = "DOKOMODO_MYIPADDR";
@@ -606,8 +607,8 @@ impl Steps<'_> {
         params.push_str(&wif);
         params.push_str("\",\"\",false]");
         let result = rpc::json_rpc(host, port, creds, "importprivkey", &params, t);
-        wipe_string(&mut params);
-        wipe_string(&mut wif);
+        params.zeroize();
+        wif.zeroize();
         result.map_err(|e| format!("importprivkey of the notary key into its daemon: {e}"))?;
         info!(
             "{}: the notary key {address} is now in its daemon's wallet (no rescan)",
@@ -719,13 +720,13 @@ impl Steps<'_> {
             body.as_bytes(),
             self.iguana.timeout,
         );
-        wipe_string(&mut body);
+        body.zeroize();
         let mut response = result.map_err(|e| format!("iguana did not answer: {e}"))?;
         let unlocked = std::str::from_utf8(&response.body)
             .ok()
             .and_then(|text| json::member(text, "result").and_then(json::string))
             .is_some_and(|r| r == "success");
-        seed::wipe(&mut response.body);
+        response.body.zeroize();
         if !unlocked {
             return Err(
                 "iguana did not unlock its wallet (its reply is not shown: it may echo \

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::json;
 use crate::secrets::creds::Credentials;
-use crate::secrets::seed::wipe;
+use zeroize::Zeroize;
 
 /// Larger replies are not from komodod or iguana (iguana's `help` is ~100 KiB).
 const MAX_RESPONSE: usize = 16 << 20;
@@ -130,12 +130,12 @@ pub fn post(
         userpass.push(b':');
         userpass.extend_from_slice(creds.rpcpassword.as_bytes());
         base64(&userpass, &mut head);
-        wipe(&mut userpass);
+        userpass.zeroize();
         head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
     let sent = send(&stream, &head, body, deadline, timeout);
-    wipe(&mut head);
+    head.zeroize();
     sent?;
     receive(&stream, deadline, timeout)
 }
@@ -189,8 +189,8 @@ fn receive(stream: &TcpStream, deadline: Instant, timeout: Duration) -> Result<R
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
     let result = receive_into(stream, deadline, timeout, &mut buf, &mut chunk);
-    wipe(&mut buf);
-    wipe(&mut chunk);
+    buf.zeroize();
+    chunk.zeroize();
     result
 }
 

@@ -26,7 +26,10 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::{File, Permissions};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+use rustix::io::Errno;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -62,10 +65,9 @@ pub struct Modes {
 impl Modes {
     /// Group mode when running as a non-root uid whose effective gid is 0.
     pub fn for_current_process() -> Modes {
-        // SAFETY: geteuid and getegid take no arguments and cannot fail.
-        let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let (euid, egid) = (rustix::process::geteuid(), rustix::process::getegid());
         Modes {
-            shared_with_group0: euid != 0 && egid == 0,
+            shared_with_group0: !euid.is_root() && egid.is_root(),
         }
     }
 
@@ -314,11 +316,16 @@ struct Transaction<'r> {
     pid: u32,
 }
 
-const DIR_FLAGS: libc::c_int =
-    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
 
-const NEW_FILE_FLAGS: libc::c_int =
-    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+const NEW_FILE_FLAGS: OFlags = OFlags::WRONLY
+    .union(OFlags::CREATE)
+    .union(OFlags::EXCL)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
 
 /// Makes temp names unique within this process; O_EXCL and a retry handle
 /// other processes (in containers everyone is PID 1).
@@ -336,8 +343,8 @@ impl<'r> Transaction<'r> {
         let c_root = CString::new(root.as_os_str().as_bytes())
             .map_err(|_| open_err(io::Error::from_raw_os_error(libc::EINVAL)))?;
         // The root itself is resolved normally: HOME may well be a symlink.
-        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-        let file = open_at(libc::AT_FDCWD, &c_root, flags, 0).map_err(open_err)?;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let file = open_at(CWD, &c_root, flags, 0).map_err(open_err)?;
         Ok(Transaction {
             root,
             modes,
@@ -417,8 +424,8 @@ impl<'r> Transaction<'r> {
         self.dirs[dir].origin != Origin::Existing
     }
 
-    fn fd(&self, dir: usize) -> libc::c_int {
-        self.dirs[dir].file.as_raw_fd()
+    fn fd(&self, dir: usize) -> BorrowedFd<'_> {
+        self.dirs[dir].file.as_fd()
     }
 
     /// Steps 2 and 3: directories, comparisons, new files. Returns the
@@ -507,18 +514,16 @@ impl<'r> Transaction<'r> {
     /// hidden temporary name, renamed in step 5 (so its contents appear all
     /// at once); inside a new one under its own name.
     fn make_dir(&mut self, parent: usize, name: CString) -> Result<usize, FilesError> {
-        let parent_fd = self.fd(parent);
         let mode = self.modes.dir_mode();
         let hidden = !self.is_new(parent);
         let known_filesystem = hidden && self.known_filesystem(parent);
-        let mkdir = |made: &CStr| {
-            // SAFETY: parent_fd is an open directory owned by self.dirs; made
-            // is a NUL-terminated string that outlives the call.
-            if unsafe { libc::mkdirat(parent_fd, made.as_ptr(), mode as libc::mode_t) } == 0 {
-                Ok(())
-            } else {
-                Err(io::Error::last_os_error())
-            }
+        let parent_fd = self.fd(parent);
+        let mkdir = |made: &CStr| -> io::Result<()> {
+            Ok(rustix::fs::mkdirat(
+                parent_fd,
+                made,
+                Mode::from_raw_mode(mode),
+            )?)
         };
         let made = if hidden {
             self.under_temp_name(&name, mkdir)
@@ -534,9 +539,9 @@ impl<'r> Transaction<'r> {
         let file = match open_at(parent_fd, &made, DIR_FLAGS, 0) {
             Ok(file) => file,
             Err(source) => {
-                // SAFETY: as above; AT_REMOVEDIR only removes an empty directory,
-                // and this one was made a moment ago.
-                unsafe { libc::unlinkat(parent_fd, made.as_ptr(), libc::AT_REMOVEDIR) };
+                // AT_REMOVEDIR only removes an empty directory, and this one
+                // was made a moment ago.
+                let _ = rustix::fs::unlinkat(parent_fd, made.as_c_str(), AtFlags::REMOVEDIR);
                 return Err(FilesError::OpenDirectory {
                     path: self.path(parent, &name, false),
                     source,
@@ -597,13 +602,9 @@ impl<'r> Transaction<'r> {
             0x9123_683E, // btrfs
             0x0102_1994, // tmpfs
         ];
-        let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
-        // SAFETY: the fd is an open directory owned by self.dirs; fs points to
-        // writable memory of the right size and is read only on success.
-        let known = unsafe { libc::fstatfs(self.fd(dir), fs.as_mut_ptr()) } == 0
-            // SAFETY: fstatfs returned 0, so it filled fs.
-            // (Magic numbers are 32 bits; f_type's width varies by platform.)
-            && KNOWN.contains(&(unsafe { fs.assume_init() }.f_type as u32));
+        // Magic numbers are 32 bits; f_type's width varies by platform.
+        let known =
+            rustix::fs::fstatfs(self.fd(dir)).is_ok_and(|fs| KNOWN.contains(&(fs.f_type as u32)));
         self.dirs[dir].known_filesystem = Some(known);
         known
     }
@@ -665,7 +666,7 @@ impl<'r> Transaction<'r> {
         };
         // O_NONBLOCK: a FIFO planted here must not hang the entrypoint.
         let flags =
-            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
         let mut file = match open_at(self.fd(dir), name, flags, 0) {
             Ok(file) => file,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Existing::Missing),
@@ -782,9 +783,7 @@ impl<'r> Transaction<'r> {
                     .map_err(|e| self.write_error(dir, name, made, e))
             });
         if result.is_err() {
-            // SAFETY: the directory fd is owned by self.dirs; made is a
-            // NUL-terminated string that outlives the call.
-            unsafe { libc::unlinkat(self.fd(dir), made.as_ptr(), 0) };
+            let _ = rustix::fs::unlinkat(self.fd(dir), made, AtFlags::empty());
         }
         result
     }
@@ -895,9 +894,7 @@ impl<'r> Transaction<'r> {
                 Action::Written if self.still_hidden(p.dir) => &p.name,
                 _ => continue,
             };
-            // SAFETY: the directory fd is owned by self.dirs; the name is a
-            // NUL-terminated string that outlives the call.
-            unsafe { libc::unlinkat(self.fd(p.dir), made.as_ptr(), 0) };
+            let _ = rustix::fs::unlinkat(self.fd(p.dir), made.as_c_str(), AtFlags::empty());
         }
         // Once a new directory is in place, it belongs to the new set.
         for (i, d) in self.dirs.iter().enumerate().rev() {
@@ -910,8 +907,8 @@ impl<'r> Transaction<'r> {
                 Origin::Inside if self.still_hidden(i) => &d.name,
                 _ => continue,
             };
-            // SAFETY: as above; AT_REMOVEDIR only removes an empty directory.
-            unsafe { libc::unlinkat(self.fd(d.parent), made.as_ptr(), libc::AT_REMOVEDIR) };
+            // AT_REMOVEDIR only removes an empty directory.
+            let _ = rustix::fs::unlinkat(self.fd(d.parent), made.as_c_str(), AtFlags::REMOVEDIR);
         }
     }
 }
@@ -922,14 +919,8 @@ enum Existing {
     Same { fix: Option<File> },
 }
 
-fn rename_at(dir_fd: libc::c_int, from: &CStr, to: &CStr) -> io::Result<()> {
-    // SAFETY: dir_fd is an open directory the caller owns for the duration of
-    // the call; both names are NUL-terminated strings that outlive it.
-    if unsafe { libc::renameat(dir_fd, from.as_ptr(), dir_fd, to.as_ptr()) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+fn rename_at(dir_fd: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
+    Ok(rustix::fs::renameat(dir_fd, from, dir_fd, to)?)
 }
 
 /// `.NAME.dokomodo-tmp.<pid>.<n>`: hidden, recognisable, unique per process.
@@ -943,36 +934,20 @@ fn temp_name(name: &CStr, pid: u32, n: u64) -> CString {
     c_name(OsStr::from_bytes(&temp))
 }
 
-fn open_at(dir_fd: libc::c_int, name: &CStr, flags: libc::c_int, mode: u32) -> io::Result<File> {
+fn open_at(dir_fd: impl AsFd, name: &CStr, flags: OFlags, mode: u32) -> io::Result<File> {
+    let dir_fd = dir_fd.as_fd();
     loop {
-        // SAFETY: dir_fd is AT_FDCWD or an open directory the caller owns for
-        // the duration of the call; name is NUL-terminated and outlives it.
-        let fd = unsafe { libc::openat(dir_fd, name.as_ptr(), flags, mode as libc::c_uint) };
-        if fd >= 0 {
-            // SAFETY: openat just returned this fd; nothing else owns it.
-            return Ok(unsafe { File::from_raw_fd(fd) });
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+        match rustix::fs::openat(dir_fd, name, flags, Mode::from_raw_mode(mode)) {
+            Ok(fd) => return Ok(File::from(fd)),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
 
-fn is_symlink_at(dir_fd: libc::c_int, name: &CStr) -> bool {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: dir_fd is an open directory, name is NUL-terminated, st points
-    // to writable memory of the right size; it is read only on success.
-    let r = unsafe {
-        libc::fstatat(
-            dir_fd,
-            name.as_ptr(),
-            st.as_mut_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    // SAFETY: fstatat returned 0, so it filled st.
-    r == 0 && unsafe { st.assume_init() }.st_mode & libc::S_IFMT == libc::S_IFLNK
+fn is_symlink_at(dir_fd: BorrowedFd<'_>, name: &CStr) -> bool {
+    rustix::fs::statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::Chain;
-use crate::secrets::seed::{self, Seed};
+use crate::secrets::seed::Seed;
 
 pub const VERSION: &str = "dokomodo/rpc/v1";
 
@@ -49,9 +49,7 @@ impl fmt::Debug for Credentials {
 
 impl Drop for Credentials {
     fn drop(&mut self) {
-        // SAFETY (of the byte view): overwriting ASCII hex digits with zero
-        // bytes keeps the String valid UTF-8.
-        seed::wipe(unsafe { self.rpcpassword.as_bytes_mut() });
+        zeroize::Zeroize::zeroize(&mut self.rpcpassword);
     }
 }
 

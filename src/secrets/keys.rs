@@ -11,7 +11,7 @@ use ripemd::Ripemd160;
 use sha2::{Digest, Sha256};
 
 use crate::secrets::passphrase::Passphrase;
-use crate::secrets::seed::wipe;
+use zeroize::Zeroize;
 
 /// The notary's private key. Wiped on drop (k256's `SecretKey` zeroizes).
 pub struct NotaryKey {
@@ -37,7 +37,7 @@ impl NotaryKey {
         k[31] &= 127;
         k[31] |= 64;
         let secret = k256::SecretKey::from_slice(&k).ok();
-        wipe(&mut k);
+        k.zeroize();
         secret.map(|secret| NotaryKey { secret })
     }
 
@@ -60,14 +60,14 @@ impl NotaryKey {
     }
 
     /// The WIF of this key for a coin with `wifval`: the private key itself.
-    /// The caller wipes it after use (`passphrase::wipe_string`).
+    /// The caller wipes it after use (`zeroize`).
     pub fn wif(&self, wifval: u8) -> String {
         let mut payload = Vec::with_capacity(34);
         payload.push(wifval);
         payload.extend_from_slice(&self.secret.to_bytes());
         payload.push(1); // compressed
         let wif = bs58::encode(&payload).with_check().into_string();
-        wipe(&mut payload);
+        payload.zeroize();
         wif
     }
 }

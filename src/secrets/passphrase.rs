@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 
-use crate::secrets::seed::wipe;
+use zeroize::Zeroize;
 
 pub const FILE_VAR: &str = "DOKOMODO_WALLET_PASSPHRASE_FILE";
 pub const DEFAULT_FILE: &str = "/run/secrets/wallet_passphrase";
@@ -41,7 +41,7 @@ impl Passphrase {
             Ok(text) => Ok(Passphrase { text, path }),
             Err(e) => {
                 let mut bytes = e.into_bytes();
-                wipe(&mut bytes);
+                bytes.zeroize();
                 Err(PassphraseError::NotText { path })
             }
         }
@@ -60,14 +60,8 @@ impl fmt::Debug for Passphrase {
 
 impl Drop for Passphrase {
     fn drop(&mut self) {
-        wipe_string(&mut self.text);
+        self.text.zeroize();
     }
-}
-
-/// Overwrites a String that held a secret.
-pub fn wipe_string(s: &mut String) {
-    // SAFETY: zero bytes are valid UTF-8, so the String stays valid.
-    wipe(unsafe { s.as_mut_vec() });
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -122,11 +116,11 @@ pub fn load(env: &dyn Fn(&str) -> Option<OsString>) -> Result<Option<Passphrase>
     let mut bytes = Vec::with_capacity(MAX_LEN + 1);
     let read = file.take(MAX_LEN as u64 + 1).read_to_end(&mut bytes);
     if let Err(e) = read {
-        wipe(&mut bytes);
+        bytes.zeroize();
         return Err(unreadable(e, &path));
     }
     if bytes.len() > MAX_LEN {
-        wipe(&mut bytes);
+        bytes.zeroize();
         return Err(PassphraseError::TooLarge { path });
     }
     Passphrase::from_bytes(bytes, path).map(Some)

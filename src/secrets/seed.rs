@@ -11,6 +11,8 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
+use zeroize::Zeroize;
+
 pub const FILE_VAR: &str = "DOKOMODO_SEED_FILE";
 pub const VALUE_VAR: &str = "DOKOMODO_SEED";
 pub const DEFAULT_FILE: &str = "/run/secrets/dokomodo_seed";
@@ -77,18 +79,9 @@ impl fmt::Debug for Seed {
 
 impl Drop for Seed {
     fn drop(&mut self) {
-        wipe(&mut self.bytes);
+        // The whole allocation, so the secret does not linger in freed memory.
+        self.bytes.zeroize();
     }
-}
-
-/// Overwrites a buffer that held a secret, so it does not linger in freed memory.
-pub fn wipe(bytes: &mut [u8]) {
-    for b in bytes.iter_mut() {
-        // SAFETY: `b` is a valid, aligned, exclusive reference; the volatile
-        // write only keeps the compiler from eliding the store.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
-    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 /// One trailing newline (`\n` or `\r\n`) is how editors and `echo` end a file.
@@ -194,14 +187,14 @@ fn read_file(path: PathBuf, is_default: bool) -> Result<Seed, SecretError> {
     let mut bytes = Vec::with_capacity(256);
     let read = file.take(MAX_LEN as u64 + 1).read_to_end(&mut bytes);
     if let Err(e) = read {
-        wipe(&mut bytes);
+        bytes.zeroize();
         return Err(SecretError::Unreadable {
             reason: reason(&e),
             path,
         });
     }
     if bytes.len() > MAX_LEN {
-        wipe(&mut bytes);
+        bytes.zeroize();
         return Err(SecretError::TooLarge { path });
     }
     Seed::from_bytes(bytes, Source::File(path))
