@@ -111,7 +111,9 @@ fn docker_compose(input: &str, args: &[&str]) -> Output {
         .args(args)
         .current_dir(root())
         .env_remove("DOKOMODO_TAG")
-        .env_remove("IGUANA_IMAGE")
+        // What the generated file asks of an operator.
+        .env("IGUANA_IMAGE", "example/iguana")
+        .env("DOKOMODO_MYIPADDR", "203.0.113.10")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -202,7 +204,7 @@ fn services_section(normal: &str) -> String {
 
 #[test]
 fn compose_output_for_the_dev_chains_is_accepted_by_docker_compose() {
-    compose_accepts("examples/notary.yaml", 3);
+    compose_accepts("examples/notary.yaml", 4);
 }
 
 #[test]
@@ -243,9 +245,13 @@ fn compose_with_published_rpc_and_registry_images_is_accepted() {
         normal.contains("image: registry.example.org/notary/komodod:v1"),
         "{normal}"
     );
+    assert!(
+        normal.contains("image: registry.example.org/notary/litecoind:v1"),
+        "LTC runs its own image: {normal}"
+    );
     assert!(!normal.contains("build:"));
-    // Every published RPC port is bound to loopback: 3 chains.
-    assert_eq!(normal.matches("host_ip: 127.0.0.1").count(), 3, "{normal}");
+    // Every published RPC port is bound to loopback: 4 chains.
+    assert_eq!(normal.matches("host_ip: 127.0.0.1").count(), 4, "{normal}");
 }
 
 #[test]

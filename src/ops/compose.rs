@@ -725,6 +725,20 @@ impl Writer<'_> {
         let _ = writeln!(self.out, "{indent}secrets:\n{indent}  - dokomodo_seed");
     }
 
+    /// A coin's own image (LTC: dokomodo/litecoind, from Dockerfile.litecoind),
+    /// named after its daemon, over the komodod image the anchor gives.
+    fn coin_image(&mut self, chain: &Chain) {
+        let image = self.image(&chain.daemon);
+        let _ = writeln!(self.out, "    image: {image}");
+        if self.opts.build {
+            let _ = writeln!(
+                self.out,
+                "    build:\n      context: .\n      dockerfile: Dockerfile.{}",
+                chain.daemon
+            );
+        }
+    }
+
     fn config_mount(&mut self) {
         let source = quoted(&self.yaml_file());
         let _ = writeln!(
@@ -737,10 +751,18 @@ impl Writer<'_> {
         let chain = p.chain;
         let _ = writeln!(self.out, "  {}:", p.service);
         match p.placement {
-            Placement::Service => self.line("    <<: *komodod"),
+            Placement::Service => {
+                self.line("    <<: *komodod");
+                if chain.coin.is_some() {
+                    self.coin_image(chain);
+                }
+            }
             Placement::BesideIguana => {
                 self.line("    <<: *daemon");
                 self.komodod_image("    ");
+                if chain.coin.is_some() {
+                    self.coin_image(chain);
+                }
                 self.line(
                     "    # host 127.0.0.1: iguana calls it on loopback, so it shares iguana's",
                 );
@@ -792,9 +814,18 @@ impl Writer<'_> {
             self.line(
                 "        # No default: there is no official iguana image (see Dockerfile.iguana).",
             );
-            self.line("        IGUANA_IMAGE: ${IGUANA_IMAGE:-}");
+            self.line(
+                "        IGUANA_IMAGE: ${IGUANA_IMAGE:?set IGUANA_IMAGE to an image with iguana on PATH that you built (see Dockerfile.iguana)}",
+            );
         }
         self.line("    secrets:\n      - dokomodo_seed\n      - wallet_passphrase");
+        if self.config.iguana.myipaddr.is_none() {
+            self.line("    environment:");
+            self.line("      # The public IPv4 address iguana announces (myipaddr).");
+            self.line(
+                "      DOKOMODO_MYIPADDR: ${DOKOMODO_MYIPADDR:?set DOKOMODO_MYIPADDR to this notary's public IPv4 address (or iguana.myipaddr in the YAML)}",
+            );
+        }
         self.line("    networks:");
         match self.net.iguana_ip {
             Some(ip) => {
@@ -826,6 +857,30 @@ impl Writer<'_> {
         }
         self.line("    volumes:\n      - iguana-data:/home/komodo");
         self.config_mount();
+        if let Some(file) = &self.config.iguana.elected_file {
+            // Beside the YAML, where iguana.elected_file names it.
+            let yaml = self.yaml_file();
+            let dir = std::path::Path::new(&yaml)
+                .parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            let source = if file.path.starts_with('/') || dir.is_empty() {
+                file.path.clone()
+            } else {
+                format!("{dir}/{}", file.path)
+            };
+            let target = if file.path.starts_with('/') {
+                file.path.clone()
+            } else {
+                format!("/etc/dokomodo/{}", file.path)
+            };
+            let _ = writeln!(
+                self.out,
+                "      - type: bind\n        source: {}\n        target: {}\n        read_only: true",
+                quoted(&host_path(&source)),
+                quoted(&target)
+            );
+        }
         self.line("    healthcheck:\n      <<: *health");
         self.line("      test: [\"CMD\", \"/usr/local/bin/dokomodo\", \"health\"]");
         let on_network: Vec<&Planned> = self
@@ -965,7 +1020,8 @@ mod tests {
             "  stop_grace_period: 330s\n",
             "  image: dokomodo/komodod:${DOKOMODO_TAG:-latest}\n",
             "    image: dokomodo/iguana:${DOKOMODO_TAG:-latest}\n",
-            "        IGUANA_IMAGE: ${IGUANA_IMAGE:-}\n",
+            "        IGUANA_IMAGE: ${IGUANA_IMAGE:?set IGUANA_IMAGE to an image with iguana on PATH that you built (see Dockerfile.iguana)}\n",
+            "      DOKOMODO_MYIPADDR: ${DOKOMODO_MYIPADDR:?set DOKOMODO_MYIPADDR to this notary's public IPv4 address (or iguana.myipaddr in the YAML)}\n",
             "volumes:\n  kmd-data: {}\n  beer-data: {}\n  pizza-data: {}\n  iguana-data: {}\n",
             "  dokomodo_seed:\n    file: \"./secrets/dokomodo_seed\"\n",
             "  wallet_passphrase:\n    file: \"./secrets/wallet_passphrase\"\n",

@@ -49,6 +49,8 @@ const NAME_PREFIX: &str = "dokomodo-ctest-";
 /// `<temp dir>/dokomodo-ctest-run-<run>.lock`: locked while the run lives.
 const RUN_LOCK_PREFIX: &str = "dokomodo-ctest-run-";
 pub const EXAMPLE_YAML: &str = "examples/notary.yaml";
+/// The public address the tests give iguana (a documentation address).
+pub const MYIPADDR: &str = "203.0.113.10";
 /// iguana's dPoW peer port, published by compose.yaml.
 pub const IGUANA_P2P: u16 = 13848;
 
@@ -104,8 +106,8 @@ impl Chain {
     }
 }
 
-/// examples/notary.yaml, in the order of iguana's addcoin report (sorted).
-pub const CHAINS: [Chain; 3] = [
+/// examples/notary.yaml's chains, sorted by name.
+pub const CHAINS: [Chain; 4] = [
     Chain {
         name: "BEER",
         service: "beer",
@@ -117,6 +119,11 @@ pub const CHAINS: [Chain; 3] = [
         service: "kmd",
         conf: ".komodo/komodo.conf",
         p2p: 7770,
+    },
+    Chain {
+        name: "LTC",
+        service: "ltc",
+        conf: ".litecoin/litecoin.conf",
     },
     Chain {
         name: "PIZZA",
@@ -412,7 +419,9 @@ fn remove_stale_temp_dirs() {
 /// bind mount keep the host's owner and mode).
 /// The notary wallet's passphrase the compose stack gets: iguana's start-up
 /// sequence sends it, and it must show up nowhere else.
-pub const WALLET_PASSPHRASE: &str = "notary wallet passphrase for the container tests";
+/// The published test vector's passphrase (../shared/komodo-facts.md section
+/// 6), whose key is examples/notary.yaml's `pubkey`.
+pub const WALLET_PASSPHRASE: &str = "myverysecretandstrongpassphrase_noneabletobrute";
 
 pub struct SeedFile {
     dir: TempDir,
@@ -495,6 +504,14 @@ pub struct Container {
 }
 
 impl Container {
+    /// `docker exec` of a command in the running container.
+    pub fn exec(&self, argv: &[&str]) -> Output {
+        docker(&["exec", &self.name])
+            .args(argv)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run docker exec: {e}"))
+    }
+
     pub fn inspect(&self, format: &str) -> String {
         let out = run(&mut docker(&["inspect", "--format", format, &self.name]));
         text(&out.stdout).trim().to_owned()
@@ -782,7 +799,13 @@ fn compose(seed: PathBuf, network: Option<&Network>, args: &[&str]) -> Command {
         .args(args)
         .env("DOKOMODO_TEST_RUN", run_id())
         .env("DOKOMODO_SEED_SECRET_FILE", seed)
-        .env("DOKOMODO_WALLET_PASSPHRASE_SECRET_FILE", passphrase);
+        .env("DOKOMODO_WALLET_PASSPHRASE_SECRET_FILE", passphrase)
+        // What compose.yaml requires of an operator; the override replaces the image.
+        .env(
+            "IGUANA_IMAGE",
+            "unused-the-test-override-builds-on-the-stand-in",
+        )
+        .env("DOKOMODO_MYIPADDR", MYIPADDR);
     if let Some(network) = network {
         cmd.env("DOKOMODO_TEST_NETWORK", &network.name)
             .env("DOKOMODO_TEST_IGUANA_ADDRESS", network.address(10));
@@ -859,69 +882,90 @@ impl Stack {
         self.container(service).file(path)
     }
 
-    /// The stand-in iguana feeds itself every addcoin file dokomodo rendered
-    /// (retrying while the daemons start) and writes one line per coin, once
-    /// per start. Waits for the report of iguana's `start`-th start (1 for
-    /// the first) and checks it says every chain authenticated.
+    /// dokomodo's start-up (run iguana) of iguana's `start`-th start (1 for
+    /// the first) is done, and `dokomodo health` in the iguana container says
+    /// every coin is ready: added, verified through iguana, and under dpow
+    /// (all but LTC, which KMD notarises into), in upstream's order.
     pub fn assert_iguana_authenticated(&self, start: usize) {
         let iguana = self.container("iguana");
-        let wrote = format!("wrote {HOME}/iguana/addcoin-report.txt");
+        let done = "iguana start-up done";
         let timeout = Duration::from_secs(240);
         if poll(timeout, || {
-            (iguana.logs().matches(&wrote).count() >= start).then_some(())
-        })
-        .is_none()
-        {
-            self.fail(&format!(
-                "no addcoin report from iguana's start #{start} within {timeout:?}"
-            ));
-        }
-        let report = match self.file("iguana", &format!("{HOME}/iguana/addcoin-report.txt")) {
-            Some(f) => f.text(),
-            None => self.fail("iguana logged its report but it is not there"),
-        };
-        let expected: Vec<String> = CHAINS.iter().map(|c| format!("{} ok", c.name)).collect();
-        if report.lines().collect::<Vec<_>>() != expected {
-            self.fail(&format!(
-                "iguana (start #{start}) did not authenticate to every chain:\n{report}"
-            ));
-        }
-        self.assert_startup_sequence(start);
-    }
-
-    /// dokomodo's own start-up sequence (run iguana): every chain added once
-    /// it answered, then the wallet unlocked with the passphrase secret,
-    /// which the stand-in saw (and recorded only as its length).
-    fn assert_startup_sequence(&self, start: usize) {
-        let iguana = self.container("iguana");
-        let done = "iguana start-up done";
-        if poll(Duration::from_secs(120), || {
             (iguana.logs().matches(done).count() >= start).then_some(())
         })
         .is_none()
         {
             self.fail(&format!(
-                "dokomodo's start-up sequence #{start} did not finish"
+                "dokomodo's start-up #{start} of iguana did not finish within {timeout:?}"
             ));
         }
-        let logs = iguana.logs();
-        for chain in &CHAINS {
-            assert!(
-                logs.contains(&format!("dokomodo: info: addcoin {} (", chain.name)),
-                "no addcoin {}:\n{logs}",
-                chain.name
-            );
+        let health = iguana.exec(&["dokomodo", "health"]);
+        if !health.status.success() {
+            self.fail(&format!(
+                "iguana is not healthy after start-up #{start}:\n{}{}",
+                text(&health.stdout),
+                text(&health.stderr)
+            ));
         }
-        assert!(logs.contains("walletpassphrase: wallet unlocked"), "{logs}");
+        let status = match self.file("iguana", &format!("{HOME}/iguana/.dokomodo-startup")) {
+            Some(f) => f.text(),
+            None => self.fail("iguana's start-up status file is missing"),
+        };
+        for chain in &CHAINS {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with(&format!("{}\t", chain.name)))
+                .unwrap_or_else(|| self.fail(&format!("no {} in:\n{status}", chain.name)));
+            let wanted = if chain.name == "LTC" {
+                "\tok\tadded and verified"
+            } else {
+                "\tok\tadded, verified and notarised (dpow)"
+            };
+            assert!(line.contains(wanted), "{}: {line}", chain.name);
+        }
+        self.assert_upstream_order();
+    }
+
+    /// What the stand-in iguana saw, in order: myipaddr, then addnotary;
+    /// KMD added first, then walletpassphrase (the passphrase recorded only
+    /// as its length), then the other coins; dpow KMD only after LTC was
+    /// added; LTC never dpow'd.
+    fn assert_upstream_order(&self) {
         let calls = match self.file("iguana", &format!("{HOME}/iguana/calls.log")) {
             Some(f) => f.text(),
             None => self.fail("iguana's calls.log is missing"),
+        };
+        let at = |needle: &str| {
+            calls
+                .lines()
+                .position(|l| l.starts_with(needle))
+                .unwrap_or_else(|| self.fail(&format!("no `{needle}` in calls.log:\n{calls}")))
         };
         let unlock = format!(
             "walletpassphrase params=[<redacted len={}>,9999999]",
             WALLET_PASSPHRASE.len()
         );
-        assert!(calls.contains(&unlock), "{calls}");
+        let myip = at(&format!("myipaddr ipaddr={MYIPADDR}"));
+        let addnotary = at("addnotary ipaddr=");
+        let kmd = at("addcoin");
+        assert!(
+            calls.lines().nth(kmd).unwrap().contains("newcoin=KMD"),
+            "KMD first:\n{calls}"
+        );
+        let wallet = at(&unlock);
+        let ltc = at("addcoin conf=litecoin.conf");
+        let dpow_kmd = calls
+            .lines()
+            .position(|l| l.starts_with("dpow ") && l.contains("symbol=KMD"))
+            .unwrap_or_else(|| self.fail(&format!("no dpow KMD:\n{calls}")));
+        assert!(myip < addnotary && addnotary < kmd, "{calls}");
+        assert!(kmd < wallet && wallet < ltc && ltc < dpow_kmd, "{calls}");
+        assert!(
+            !calls
+                .lines()
+                .any(|l| l.starts_with("dpow ") && l.contains("symbol=LTC")),
+            "{calls}"
+        );
     }
 
     /// Each chain's conf as its komodod container has it, after checking that
