@@ -386,7 +386,7 @@ fn workloads() -> Vec<(PathBuf, String)> {
         .into_iter()
         .filter(|(_, c)| c.contains("kind: StatefulSet"))
         .collect();
-    assert_eq!(w.len(), 4, "kmd, beer, pizza, iguana");
+    assert_eq!(w.len(), 5, "kmd, ltc, beer, pizza, iguana");
     w
 }
 
@@ -555,7 +555,7 @@ fn the_configmap_yaml_is_valid_and_each_chain_has_a_service_on_its_rpc_port() {
             "- name: DOKOMODO_CHAIN\n              value: {name}\n"
         )));
     }
-    assert_eq!(chains, ["KMD", "BEER", "PIZZA"]);
+    assert_eq!(chains, ["KMD", "LTC", "BEER", "PIZZA"]);
 
     // iguana starts once every chain of the YAML answers.
     let iguana = code(&kube_dir().join("iguana.yaml"));
@@ -578,7 +578,7 @@ fn the_configmap_yaml_is_valid_and_each_chain_has_a_service_on_its_rpc_port() {
         3
     );
     assert!(iguana.contains("name: dokomodo-seed") && iguana.contains("name: wallet-passphrase"));
-    for chain in ["kmd", "beer", "pizza"] {
+    for chain in ["kmd", "ltc", "beer", "pizza"] {
         assert!(
             !code(&kube_dir().join(format!("{chain}.yaml"))).contains("wallet-passphrase"),
             "the passphrase is iguana's only"
@@ -590,7 +590,12 @@ fn the_configmap_yaml_is_valid_and_each_chain_has_a_service_on_its_rpc_port() {
 fn chain_manifests_are_exactly_what_new_chain_sh_makes_from_the_template() {
     let dir = TempDir::new("kube");
     let yaml = configmap_yaml(&dir);
-    for (name, storage) in [("KMD", "150Gi"), ("BEER", "10Gi"), ("PIZZA", "10Gi")] {
+    for (name, storage) in [
+        ("KMD", "150Gi"),
+        ("LTC", "50Gi"),
+        ("BEER", "10Gi"),
+        ("PIZZA", "10Gi"),
+    ] {
         let out = Command::new("sh")
             .arg(kube_dir().join("new-chain.sh"))
             .args([yaml.to_str().unwrap(), name, storage])

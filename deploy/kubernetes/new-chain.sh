@@ -20,10 +20,18 @@ if [ -z "$row" ]; then
 fi
 set -- $row
 p2p=$1 rpc=$2 host=$3
+# The image is the chain's daemon's: komodod (its forks too, built from
+# Dockerfile.komodod on their own base), or a coin's own (LTC: litecoind).
+daemon=$("$dokomodo" --config "$config" ports --json "$name" | sed -n 's/.*"daemon":"\([^"]*\)".*/\1/p')
+case $daemon in
+    litecoind) image=litecoind ;;
+    *) image=komodod ;;
+esac
 # A Kubernetes Service name is a DNS-1035 label.
 if ! printf '%s\n' "$host" | grep -Eq '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$'; then
     echo "$0: chain $name has host \`$host\`, not a Kubernetes Service name: set \`host:\` in the YAML (lower-case letters, digits, -)" >&2
     exit 78
 fi
 sed -e "s/@CHAIN@/$name/g" -e "s/@HOST@/$host/g" -e "s/@P2P@/$p2p/g" \
-    -e "s/@RPC@/$rpc/g" -e "s/@STORAGE@/$storage/g" "$here/chain.yaml.in"
+    -e "s/@RPC@/$rpc/g" -e "s/@STORAGE@/$storage/g" -e "s/@IMAGE@/$image/g" \
+    "$here/chain.yaml.in"

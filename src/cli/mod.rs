@@ -214,7 +214,7 @@ Usage: dokomodo [--config PATH] ports [--json] [NAME...]
 
 The ports komodod derives for each chain (or the named ones): name, ac_name,
 p2p port, rpc port and magic (komodod's signed 32-bit value). Needs no secret.
-  --json    a JSON array of {name, ac_name, p2p_port, rpc_port, magic}
+  --json    a JSON array of {name, ac_name, p2p_port, rpc_port, magic, daemon}
 ";
 
 fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
@@ -241,11 +241,13 @@ fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
             json::string_literal(&mut out, &chain.ac_name);
             let _ = write!(
                 out,
-                ",\"p2p_port\":{},\"rpc_port\":{},\"magic\":{}}}",
+                ",\"p2p_port\":{},\"rpc_port\":{},\"magic\":{},\"daemon\":",
                 chain.p2p_port(),
                 chain.rpc_port(),
                 chain.derived.magic as i32
             );
+            json::string_literal(&mut out, &chain.daemon);
+            out.push('}');
         }
         out.push_str(if chains.is_empty() { "]\n" } else { "\n]\n" });
         print(&out)

@@ -124,6 +124,7 @@ pub const CHAINS: [Chain; 4] = [
         name: "LTC",
         service: "ltc",
         conf: ".litecoin/litecoin.conf",
+        p2p: 9333,
     },
     Chain {
         name: "PIZZA",
