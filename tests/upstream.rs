@@ -386,3 +386,29 @@ fn upstreams_elected_files_are_read_as_iguana_reads_them() {
     assert!(notary.seeds.len() >= 8 && third.seeds.len() >= 8);
     assert!(notary.seeds.contains(&"89.19.26.211".to_owned()));
 }
+
+#[test]
+fn the_elected_file_is_rendered_where_iguana_reads_it() {
+    let elected = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/dpow/elected"),
+    )
+    .unwrap();
+    for (role, file) in [("notary", "elected"), ("3rd_party", "3rd_party")] {
+        let yaml = format!(
+            "iguana: {{elected: {role}, elected_file: season.json}}\nchains:\n  KMD: {{host: 127.0.0.1}}\n"
+        );
+        let run = Run::new(&yaml).seed().args(&["render", "iguana"]);
+        run.dir.write("season.json", &elected);
+        run.status(0);
+        let rendered = std::fs::read_to_string(run.home().join("iguana").join(file)).unwrap();
+        assert_eq!(rendered, elected, "{role}: iguana reads {file}");
+    }
+    let run = Run::new("iguana: {elected_file: missing.json}\nchains:\n  KMD: {host: 127.0.0.1}\n")
+        .args(&["check"]);
+    let (_, stderr) = run.status(78);
+    assert!(
+        stderr.contains("iguana.elected_file: DIR/missing.json: No such file or directory")
+            || stderr.contains("missing.json: No such file or directory"),
+        "{stderr}"
+    );
+}

@@ -73,6 +73,17 @@ pub struct ElectedFile {
 }
 
 impl Iguana {
+    /// The name of the elected file iguana reads from its working directory:
+    /// `elected` for `iguana notary`, the argument itself otherwise
+    /// (`3rd_party`), as iguana's `komodo_initjson` does.
+    pub fn elected_file_name(&self) -> &str {
+        if self.elected == "notary" {
+            "elected"
+        } else {
+            &self.elected
+        }
+    }
+
     /// The dPoW port: the YAML's, else the elected file's when it names one.
     pub fn dpow_port(&self) -> Option<u16> {
         self.dpow_port.or_else(|| {

@@ -144,10 +144,10 @@ pub fn prepare(
     let (myipaddr, origin) = my_ip(config, env)?;
     let path = home
         .join(render::iguana_workdir(config))
-        .join(&config.iguana.elected);
+        .join(config.iguana.elected_file_name());
     let elected = elected::load(&path).map_err(|reason| PrepareError::Elected {
         path: path.clone(),
-        elected: config.iguana.elected.clone(),
+        elected: config.iguana.elected_file_name().to_owned(),
         reason,
     })?;
     if let Some(from_yaml) = config.iguana.dpow_port.filter(|p| *p != elected.port) {

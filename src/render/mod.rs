@@ -143,7 +143,7 @@ pub fn iguana(config: &Config, seed: &Seed, home: &Path) -> Plan {
     {
         // The file iguana reads from its working directory, by its role's name.
         plan.files.push(File {
-            path: iguana_workdir(config).join(&config.iguana.elected),
+            path: iguana_workdir(config).join(config.iguana.elected_file_name()),
             contents: text.clone(),
         });
     }
