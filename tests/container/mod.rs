@@ -954,11 +954,15 @@ impl Stack {
             "KMD first:\n{calls}"
         );
         let wallet = at(&unlock);
-        let ltc = at("addcoin conf=litecoin.conf");
-        let dpow_kmd = calls
-            .lines()
-            .position(|l| l.starts_with("dpow ") && l.contains("symbol=KMD"))
-            .unwrap_or_else(|| self.fail(&format!("no dpow KMD:\n{calls}")));
+        // The stand-in writes a call's members sorted by name.
+        let call = |method: &str, member: &str| {
+            calls
+                .lines()
+                .position(|l| l.starts_with(method) && l.contains(member))
+                .unwrap_or_else(|| self.fail(&format!("no {method} {member}:\n{calls}")))
+        };
+        let ltc = call("addcoin ", " newcoin=LTC ");
+        let dpow_kmd = call("dpow ", " symbol=KMD");
         assert!(myip < addnotary && addnotary < kmd, "{calls}");
         assert!(kmd < wallet && wallet < ltc && ltc < dpow_kmd, "{calls}");
         assert!(
