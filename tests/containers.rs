@@ -77,6 +77,55 @@ fn the_compose_stack_authenticates_iguana_to_every_chain_and_stops_cleanly() {
 }
 
 #[test]
+fn with_a_daemon_down_iguana_is_unhealthy_and_names_it_until_it_answers() {
+    setup();
+    let seed = SeedFile::new(SEED, IMAGE_UID);
+    let stack = Stack::up(&seed);
+    stack.assert_iguana_authenticated(1);
+
+    // PIZZA's daemon goes away and iguana starts again: its start-up adds
+    // every other coin and keeps waiting for PIZZA, and health says so.
+    run(&mut stack.compose(&["stop", "pizza"]));
+    run(&mut stack.compose(&["restart", "iguana"]));
+    let iguana = stack.container("iguana");
+    let unhealthy = poll(Duration::from_secs(120), || {
+        let out = iguana.exec(&["dokomodo", "health"]);
+        let stderr = text(&out.stderr);
+        let others_ready = !["KMD ", "LTC ", "BEER "]
+            .iter()
+            .any(|c| stderr.contains(&format!("; {c}")) || stderr.contains(&format!(": {c}")));
+        (out.status.code() == Some(1) && stderr.contains("PIZZA waiting") && others_ready)
+            .then_some(stderr)
+    });
+    let Some(stderr) = unhealthy else {
+        let out = iguana.exec(&["dokomodo", "health"]);
+        stack.fail(&format!(
+            "iguana's health does not name PIZZA alone: {} {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        ));
+    };
+    assert!(stderr.contains("1 of 4 coin(s) not ready"), "{stderr}");
+
+    // Back: the same start-up finishes PIZZA, and iguana is healthy.
+    run(&mut stack.compose(&["start", "pizza"]));
+    let healthy = poll(Duration::from_secs(180), || {
+        iguana
+            .exec(&["dokomodo", "health"])
+            .status
+            .success()
+            .then_some(())
+    });
+    if healthy.is_none() {
+        let out = iguana.exec(&["dokomodo", "health"]);
+        stack.fail(&format!(
+            "iguana never became healthy: {}",
+            text(&out.stderr)
+        ));
+    }
+}
+
+#[test]
 fn compose_down_stops_every_komodod_cleanly_within_the_grace() {
     setup();
     let seed = SeedFile::new(SEED, IMAGE_UID);

@@ -2,6 +2,7 @@
 //! Data flows one way: config -> plan -> files -> exec.
 
 mod import;
+mod keys;
 mod probe;
 
 use std::ffi::OsString;
@@ -43,6 +44,7 @@ Commands:
   status                         every chain's ports, host, and whether its RPC answers
   wait [--timeout S] [NAME...]   block until the chains' RPC answers
   compose [OPTIONS] [NAME...]    print a Docker Compose file for the chains
+  keys [--wif]                   the notary's pubkey and addresses from the wallet passphrase
   import LIST.json               print a notary YAML with upstream's assetchains
                                  (merged into --config's YAML when given)
 
@@ -142,6 +144,7 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "wait" => probe::wait(&mut global, &mut parser),
         "iguana-startup" => probe::iguana_startup(&mut global, &mut parser),
         "compose" => compose(&mut global, &mut parser),
+        "keys" => keys::keys(&mut global, &mut parser),
         "import" => import::command(&mut global, &mut parser),
         "help" => print(USAGE),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
@@ -197,6 +200,15 @@ fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
         &config.chains.iter().collect::<Vec<_>>(),
         true,
     ));
+    let passphrase = crate::secrets::passphrase::load(&env)?;
+    keys::check_pubkey(&config, passphrase.as_ref())?;
+    if let Some(passphrase) = &passphrase {
+        let _ = writeln!(
+            out,
+            "{}: valid, its key is the YAML's pubkey",
+            passphrase.path.display()
+        );
+    }
     if seed::present(&env) {
         let seed = load_seed()?;
         let _ = writeln!(out, "{}: valid", seed.source);
@@ -543,6 +555,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Role::Iguana => crate::secrets::passphrase::load(&env)?,
         Role::Daemon => None,
     };
+    keys::check_pubkey(&config, passphrase.as_ref())?;
     let target = run_as(&config)?;
     let home = match (args.home, &target) {
         (Some(home), _) => home_dir(Some(home))?,
