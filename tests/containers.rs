@@ -38,7 +38,7 @@ fn the_compose_stack_authenticates_iguana_to_every_chain_and_stops_cleanly() {
 
     // Rendered separately in each komodod container and in iguana's:
     // byte-identical, owned by the image's user and group 0, 0660
-    // (src/files.rs: a non-root uid in group 0 shares with group 0 only, for
+    // (src/render/files.rs: a non-root uid in group 0 shares with group 0 only, for
     // OpenShift's random uids), nothing for others.
     for (name, conf) in stack.confs_agree() {
         assert_eq!(
