@@ -663,7 +663,7 @@ fn iguana_startup(
             .name("iguana-startup".into())
             .spawn(move || {
                 let options = iguana::StartupOptions::for_config(&config);
-                let report = iguana::startup(
+                let outcome = iguana::startup_verdict(
                     &config,
                     &home,
                     &seed,
@@ -671,8 +671,8 @@ fn iguana_startup(
                     &prepared,
                     &options,
                 );
-                if let Err(why) = iguana::verdict(&report) {
-                    error!("iguana start-up: {why}");
+                if let Err(why) = outcome {
+                    error!("{why}");
                 }
             });
         if let Err(e) = spawned {

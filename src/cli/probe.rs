@@ -255,14 +255,14 @@ pub(super) fn iguana_startup(global: &mut Global, parser: &mut lexopt::Parser) -
     options.iguana_wait = iguana_wait.unwrap_or(options.iguana_wait);
     options.chain_wait = chain_wait.unwrap_or(options.chain_wait);
     let prepared = iguana::prepare(&config, &home, &env)?;
-    let report = iguana::startup(
+    iguana::startup_verdict(
         &config,
         &home,
         &seed,
         passphrase.as_ref(),
         &prepared,
         &options,
-    );
-    iguana::verdict(&report).map_err(|why| failed(format!("iguana start-up: {why}")))?;
+    )
+    .map_err(failed)?;
     Ok(exit::OK)
 }

@@ -245,6 +245,19 @@ pub fn verdict(report: &Report) -> Result<(), String> {
     }
 }
 
+/// `startup`, then `verdict`: the error names every coin not ready.
+pub fn startup_verdict(
+    config: &Config,
+    home: &Path,
+    seed: &Seed,
+    passphrase: Option<&Passphrase>,
+    prepared: &Prepared,
+    options: &StartupOptions,
+) -> Result<(), String> {
+    verdict(&startup(config, home, seed, passphrase, prepared, options))
+        .map_err(|why| format!("iguana start-up: {why}"))
+}
+
 /// Runs the start-up against the iguana `run iguana` just started. The
 /// passphrase unlocks iguana's wallet and gives the notary key each daemon
 /// must hold; without it nothing can be notarised, and the coins `dpow`
