@@ -31,7 +31,7 @@ fn ports_needs_no_secret_and_selects_chains() {
         .status(0);
     assert_eq!(
         stdout,
-        "[\n  {\"name\":\"PIZZA\",\"ac_name\":\"PIZZA\",\"p2p_port\":11607,\"rpc_port\":11608,\"magic\":1012055725},\n  {\"name\":\"BEER\",\"ac_name\":\"BEER\",\"p2p_port\":8922,\"rpc_port\":8923,\"magic\":1857809567}\n]\n"
+        "[\n  {\"name\":\"PIZZA\",\"ac_name\":\"PIZZA\",\"p2p_port\":11607,\"rpc_port\":11608,\"magic\":1012055725,\"daemon\":\"komodod\"},\n  {\"name\":\"BEER\",\"ac_name\":\"BEER\",\"p2p_port\":8922,\"rpc_port\":8923,\"magic\":1857809567,\"daemon\":\"komodod\"}\n]\n"
     );
 }
 
