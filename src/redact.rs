@@ -36,9 +36,14 @@ pub const REDACTED: &str = "<redacted>";
 /// limit; the passphrase's is smaller).
 const MAX_SECRET: u64 = seed::MAX_LEN as u64;
 
-/// Shorter pieces are not scrubbed: they would blank ordinary words of a
+/// A shorter secret is not scrubbed: it would blank ordinary words of a
 /// message. A file holding one is still refused by [`secret_file`].
 const MIN_NEEDLE: usize = 6;
+
+/// One line of a secret file of several lines is scrubbed from this length
+/// (the seed's minimum): a YAML mounted at the seed's path (two mounts
+/// swapped) must not blank `chains:` out of every message.
+const MIN_LINE: usize = seed::MIN_LEN;
 
 /// Variables whose value is a secret.
 const VALUE_VARS: &[&str] = &[seed::VALUE_VAR, "DOKOMODO_WALLET_PASSPHRASE"];
@@ -132,7 +137,7 @@ fn scrub_with<'m>(message: &'m str, env: &dyn Fn(&str) -> Option<OsString>) -> C
 }
 
 /// The forms a secret can take in a message: whole (one trailing newline
-/// stripped, as the loaders do), each of its lines, each run of valid UTF-8,
+/// stripped, as the loaders do), each of its long lines, each run of valid UTF-8,
 /// and each with control characters escaped as the config errors print them.
 /// Longest first, so a line inside the whole is not replaced before it.
 fn needles(secret: &[u8]) -> Vec<Zeroizing<String>> {
@@ -141,12 +146,14 @@ fn needles(secret: &[u8]) -> Vec<Zeroizing<String>> {
         bytes = rest.strip_suffix(b"\r").unwrap_or(rest);
     }
     let text = Zeroizing::new(String::from_utf8_lossy(bytes).into_owned());
-    let mut pieces: Vec<&str> = vec![text.as_str()];
-    pieces.extend(text.split(['\n', '\r', '\u{fffd}', '\0']));
+    let whole = (text.as_str(), MIN_NEEDLE);
+    let lines = text
+        .split(['\n', '\r', '\u{fffd}', '\0'])
+        .map(|line| (line, MIN_LINE));
     let mut out: Vec<Zeroizing<String>> = Vec::new();
-    for piece in pieces {
+    for (piece, min) in std::iter::once(whole).chain(lines) {
         let piece = piece.trim();
-        if piece.chars().count() < MIN_NEEDLE || piece.contains('\u{fffd}') {
+        if piece.chars().count() < min || piece.contains('\u{fffd}') {
             continue;
         }
         for form in [piece.to_owned(), escape_controls(piece)] {
@@ -232,10 +239,19 @@ mod tests {
     fn each_line_of_a_secret_file_is_scrubbed_and_short_pieces_are_not() {
         let dir = temp("lines");
         let file = dir.join("seed");
-        std::fs::write(&file, "first line of it\nxy\nsecond line\n").unwrap();
+        std::fs::write(&file, "first line of it\nxy\nsecond line, longer\n").unwrap();
         let vars = [(seed::FILE_VAR, file.to_str().unwrap())];
-        let got = scrub_with("a: first line of it; b: second line; xy", &env(&vars));
+        let got = scrub_with(
+            "a: first line of it; b: second line, longer; xy",
+            &env(&vars),
+        );
         assert_eq!(got, "a: <redacted>; b: <redacted>; xy");
+        // A YAML at the seed's path: its short lines stay readable.
+        std::fs::write(&file, "chains:\n  KMD: {}\n").unwrap();
+        assert_eq!(
+            scrub_with("such as `chains:`", &env(&vars)),
+            "such as `chains:`"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
