@@ -11,13 +11,16 @@
 //! - `ops`: what talks to running daemons (RPC, health, iguana's start-up, compose);
 //! - `cli`: the command line, which only parses arguments and wires the above.
 //!
-//! `exit`, `log` and `json` are shared by every layer and import none of them.
+//! `exit`, `log` and `json` are shared by every layer and import none of them;
+//! `redact` (no secret in any message) is shared too, and knows only where
+//! `secrets` reads from.
 
 #[macro_use]
 pub mod log;
 pub mod error;
 pub mod exit;
 pub mod json;
+pub mod redact;
 
 pub mod cli;
 pub mod config;

@@ -1,5 +1,8 @@
 //! One line per event on stderr. Secrets never reach these macros: callers pass
-//! names and paths, never values read from a secret.
+//! names and paths, never values read from a secret. As a second guard, every
+//! message and detail goes through `redact::scrub` here, in both formats, so
+//! a secret quoted from a file (a YAML holding the seed) prints as
+//! `<redacted>`.
 //!
 //! Human-readable by default (`dokomodo: info: ...`). With
 //! `DOKOMODO_LOG_FORMAT=json`, one JSON object per line for log collectors:
@@ -48,7 +51,13 @@ pub fn format() -> Format {
 /// Writes one event. Errors writing to stderr are ignored: there is nowhere
 /// else to report them, and an init must not die because stderr is closed.
 pub fn emit(level: Level, args: fmt::Arguments<'_>) {
-    let line = line(format(), level, &args.to_string(), SystemTime::now());
+    let message = args.to_string();
+    let line = line(
+        format(),
+        level,
+        &crate::redact::scrub(&message),
+        SystemTime::now(),
+    );
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
@@ -61,7 +70,7 @@ pub fn emit_with_detail(level: Level, message: &str, detail: Option<&str>) {
             emit(level, format_args!("{message}"));
             let _ = std::io::stderr()
                 .lock()
-                .write_all(format!("{detail}\n").as_bytes());
+                .write_all(format!("{}\n", crate::redact::scrub(detail)).as_bytes());
         }
         (_, None) => emit(level, format_args!("{message}")),
     }

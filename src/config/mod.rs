@@ -396,7 +396,54 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Reads the YAML at `path`, validated as far as `checks` asks.
 pub fn load_for(path: &Path, checks: Checks) -> Result<Config, ConfigError> {
     let text = read_text(path)?;
-    parse_for(path, &text, checks)
+    parse_for(path, &text, checks).map_err(|err| hide_unless_notary_yaml(path, &text, err))
+}
+
+/// A file with content but no top-level `key:` line is not a notary YAML, and
+/// may be a secret under the config's name (two mounts swapped, a seed of
+/// words or hex is a valid YAML string): its error shows nothing of it, not
+/// a line, not a quoted value. A notary YAML always has such a line
+/// (`chains:`); an empty file's error quotes nothing.
+fn hide_unless_notary_yaml(path: &Path, text: &str, err: ConfigError) -> ConfigError {
+    if text.trim().is_empty() || text.lines().any(is_top_level_key) {
+        return err;
+    }
+    ConfigError::file(
+        path,
+        "is not a notary YAML: no line starts with a top-level key such as `chains:`; \
+         nothing of it is shown, in case it is a secret (are the config and a secret \
+         mounted the other way round?)"
+            .to_owned(),
+    )
+}
+
+/// `chains:`, `rpc: {allow: ...}`: a plain key at column 1, then `:` and a
+/// space or the end of the line.
+fn is_top_level_key(line: &str) -> bool {
+    let Some((key, rest)) = line.split_once(':') else {
+        return false;
+    };
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && (rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
+/// A secret's file is never read as a YAML or an elected file: its error
+/// would show its lines.
+fn refuse_secret_file(path: &Path) -> Result<(), ConfigError> {
+    match crate::redact::secret_file(path) {
+        Some(what) => Err(ConfigError::file(
+            path,
+            format!(
+                "is {what}, not a YAML file; nothing of it is read or shown \
+                 (does --config, DOKOMODO_CONFIG or a mount point at the wrong file?)"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Reads the elected file `iguana.elected_file` names (relative to the
@@ -426,6 +473,11 @@ pub fn load_elected(config: &mut Config) -> Result<(), ConfigError> {
             format!("{}: {why}", full.display()),
         )
     };
+    if let Some(what) = crate::redact::secret_file(&full) {
+        return Err(fail(format!(
+            "is {what}, not an elected file; nothing of it is read or shown"
+        )));
+    }
     let contents = std::fs::read_to_string(&full).map_err(|e| fail(crate::describe_io(&e)))?;
     let elected = elected::parse(&contents).map_err(&fail)?;
     if let Some(port) = config.iguana.dpow_port.filter(|p| *p != elected.port) {
@@ -440,6 +492,7 @@ pub fn load_elected(config: &mut Config) -> Result<(), ConfigError> {
 }
 
 fn read_text(path: &Path) -> Result<String, ConfigError> {
+    refuse_secret_file(path)?;
     let io_err = |e: std::io::Error| {
         ConfigError::file(
             path,
