@@ -97,15 +97,46 @@ fn handle(mut stream: TcpStream, mode: Mode, seen: Arc<Mutex<Vec<Call>>>) {
         at: Instant::now(),
         body,
     });
+    let called = seen
+        .lock()
+        .unwrap()
+        .last()
+        .map(|c| c.body.clone())
+        .unwrap_or_default();
     let reply = match mode {
         Mode::Komodod { auth } if header("authorization").as_deref() == Some(auth.as_str()) => {
+            let result = match method(&called).as_str() {
+                // Its name, as komodod's getinfo gives it (iguana's passthru checks it).
+                "getinfo" => format!("{{\"version\":3,\"blocks\":42,\"name\":\"{}\"}}", chain_of(&head)),
+                "getblockchaininfo" => "{\"chain\":\"main\",\"blocks\":42}".to_owned(),
+                "listlockunspent" => "[]".to_owned(),
+                "validateaddress" => "{\"isvalid\":true,\"ismine\":true}".to_owned(),
+                _ => "null".to_owned(),
+            };
             // Chunked, as a proxy in front of komodod might answer.
-            let json = "{\"result\":{\"version\":3,\"blocks\":42},\"error\":null,\"id\":\"dokomodo\"}\n";
+            let json = format!("{{\"result\":{result},\"error\":null,\"id\":\"dokomodo\"}}\n");
             format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{json}\r\n0\r\n\r\n", json.len())
         }
         Mode::Komodod { .. } => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"jsonrpc\"\r\nContent-Length: 0\r\n\r\n".to_owned(),
         // iguana's replies carry no Content-Length: the body ends at close.
-        _ => "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"result\":\"success\"}".to_owned(),
+        _ => {
+            let body = match method(&called).as_str() {
+                "myipaddr" => "{\"result\":\"203.0.113.7\"}".to_owned(),
+                "ipaddrs" => "[\"203.0.113.7\",\"198.51.100.1\"]".to_owned(),
+                "addcoin" => "{\"result\":\"coin added\"}".to_owned(),
+                // The daemon's answer through iguana: as komodod's getinfo.
+                "passthru" => {
+                    let asset = field(&called, "asset");
+                    if asset == "LTC" {
+                        "{\"chain\":\"main\",\"blocks\":42}".to_owned()
+                    } else {
+                        format!("{{\"name\":\"{asset}\",\"blocks\":42}}")
+                    }
+                }
+                _ => "{\"result\":\"success\"}".to_owned(),
+            };
+            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{body}")
+        }
     };
     let _ = stream.write_all(reply.as_bytes());
 }
@@ -122,13 +153,13 @@ fn free_port() -> u16 {
 /// The YAML: chains beside us (host 127.0.0.1) on the given RPC ports.
 fn yaml(chains: &[(&str, u16)]) -> String {
     let mut y = format!(
-        "pubkey: {PUBKEY}\niguana:\n  myipaddr: 203.0.113.7\n  notaries: [198.51.100.1, 198.51.100.2]\nchains:\n"
+        "pubkey: {PUBKEY}\niguana:\n  myipaddr: 203.0.113.7\n  notaries: [198.51.100.1, 198.51.100.2]\n  elected_file: elected.json\nchains:\n"
     );
     for (name, port) in chains {
         y.push_str(&format!(
             "  {name}:\n    host: 127.0.0.1\n    rpc_port_override: {port}\n"
         ));
-        if *name != "KMD" {
+        if *name != "KMD" && *name != "LTC" {
             y.push_str("    ac_supply: 100000000\n");
         }
     }
@@ -158,6 +189,7 @@ fn auth_for(yaml: &str, chain: &str, seed: &str) -> String {
 fn komodod(chain: &str) -> (Fake, String) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    name_port(port, chain);
     let y = yaml(&[(chain, port)]);
     let fake = Fake::on(
         listener,
@@ -252,11 +284,12 @@ fn health_gives_up_on_a_silent_daemon_at_its_timeout() {
 }
 
 #[test]
-fn health_of_iguana_is_any_http_answer() {
+fn health_of_iguana_is_its_answer_and_every_coin_of_its_start_up() {
     let iguana = Fake::start(Mode::Iguana);
     let y = yaml(&[("BEER", free_port())]);
-    // No chain: the iguana container. iguana needs no seed.
-    let (stdout, stderr) = Run::new(&y)
+    // With the start-up off: any HTTP answer. iguana needs no seed.
+    let off = y.replace("iguana:\n", "iguana:\n  startup: false\n");
+    let (stdout, stderr) = Run::new(&off)
         .args(&["health", "--port", &iguana.port.to_string()])
         .status(0);
     assert_eq!((stdout.as_str(), stderr.as_str()), ("", ""));
@@ -265,9 +298,31 @@ fn health_of_iguana_is_any_http_answer() {
         "{\"agent\":\"SuperNET\",\"method\":\"help\"}"
     );
     let port = free_port();
-    Run::new(&y)
+    Run::new(&off)
         .args(&["health", "--port", &port.to_string()])
         .fails(1, &format!("dokomodo: error: iguana at 127.0.0.1:{port}: connection refused (nothing is listening)\n"));
+
+    // With it on: healthy only when every coin of the status file is ready.
+    let run = Run::new(&y).args(&["health", "--port", &iguana.port.to_string()]);
+    let status = run.home().join("iguana/.dokomodo-startup");
+    let (_, stderr) = run.status(1);
+    assert!(
+        stderr.contains("iguana answers, but its start-up has not begun"),
+        "{stderr}"
+    );
+    std::fs::create_dir_all(status.parent().unwrap()).unwrap();
+    std::fs::write(
+        &status,
+        "KMD\tok\tadded\nBEER\tfailed\tdpow: iguana answered no\n",
+    )
+    .unwrap();
+    let (_, stderr) = run.status(1);
+    assert_eq!(
+        stderr,
+        "dokomodo: error: iguana answers, but 1 of 2 coin(s) not ready: BEER failed (dpow: iguana answered no)\n"
+    );
+    std::fs::write(&status, "KMD\tok\tadded\nBEER\tok\tadded\n").unwrap();
+    run.status(0);
 }
 
 #[test]
@@ -405,12 +460,49 @@ fn json_log_lines() {
     );
 }
 
-fn method(body: &str) -> String {
+/// The chain a fake komodod serves: its port's, from the Host header (the
+/// tests name it in the listener map, see `komodod_named`).
+fn chain_of(head: &str) -> String {
+    let port = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Host: ")
+                .or_else(|| l.strip_prefix("host: "))
+        })
+        .and_then(|h| h.rsplit(':').next())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    NAMES
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(p, _)| p.to_string() == port)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default()
+}
+
+/// Which chain each fake komodod's port serves.
+static NAMES: Mutex<Vec<(u16, String)>> = Mutex::new(Vec::new());
+
+fn name_port(port: u16, chain: &str) {
+    NAMES.lock().unwrap().push((port, chain.to_owned()));
+}
+
+/// A string member of a flat JSON object.
+fn field(body: &str, key: &str) -> String {
     let m = body
-        .split("\"method\":\"")
+        .split(&format!("\"{key}\":\""))
         .nth(1)
-        .unwrap_or_else(|| panic!("no method in {body}"));
+        .unwrap_or_else(|| panic!("no {key} in {body}"));
     m[..m.find('"').unwrap()].to_owned()
+}
+
+fn method(body: &str) -> String {
+    match body.split("\"method\":\"").nth(1) {
+        Some(m) => m[..m.find('"').unwrap()].to_owned(),
+        None => String::new(),
+    }
 }
 
 fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -424,22 +516,42 @@ fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The whole sequence, in the operators' order, with BEER's komodod coming
-/// up late: its addcoin waits for it.
+/// Eight seeds, as iguana needs them.
+const ELECTED: &str = r#"{"port":13848,"seeds":["192.0.2.1","192.0.2.2","192.0.2.3","192.0.2.4","192.0.2.5","192.0.2.6","192.0.2.7","192.0.2.8"],"notaries":[]}"#;
+
+/// A fake komodod for `chain` answering with the credentials the YAML and
+/// the seed give it.
+fn daemon_on(listener: TcpListener, yaml: &str, chain: &str) -> Fake {
+    name_port(listener.local_addr().unwrap().port(), chain);
+    let auth = auth_for(yaml, chain, SEED);
+    Fake::on(listener, Mode::Komodod { auth })
+}
+
+/// Renders iguana's files (with the elected file beside the YAML) into the
+/// home of `run`.
+fn render_iguana(yaml: &str, run: &Run) {
+    run.dir.write("elected.json", ELECTED);
+    let render =
+        Run::new(yaml)
+            .seed()
+            .args(&["render", "iguana", "--home", run.home().to_str().unwrap()]);
+    render.dir.write("elected.json", ELECTED);
+    render.status(0);
+}
+
+/// The whole start-up, in upstream's order, with BEER's komodod coming up
+/// late: its coin waits for it, the others do not.
 #[test]
 fn iguana_startup_calls_in_order_and_keeps_the_passphrase_secret() {
     let iguana = Fake::start(Mode::Iguana);
     let kmd = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ltc = TcpListener::bind("127.0.0.1:0").unwrap();
     let kmd_port = kmd.local_addr().unwrap().port();
+    let ltc_port = ltc.local_addr().unwrap().port();
     let beer_port = free_port();
-    let y = yaml(&[("KMD", kmd_port), ("BEER", beer_port)]);
-    let _kmd = Fake::on(
-        kmd,
-        Mode::Komodod {
-            auth: auth_for(&y, "KMD", SEED),
-        },
-    );
-    let beer_auth = auth_for(&y, "BEER", SEED);
+    let y = yaml(&[("KMD", kmd_port), ("LTC", ltc_port), ("BEER", beer_port)]);
+    let _kmd = daemon_on(kmd, &y, "KMD");
+    let _ltc = daemon_on(ltc, &y, "LTC");
 
     let passphrase = "lumber \"zebra\" quantum\\oyster notary-passphrase-7Qx";
     let run = Run::new(&y).seed();
@@ -451,10 +563,7 @@ fn iguana_startup_calls_in_order_and_keeps_the_passphrase_secret() {
         "DOKOMODO_WALLET_PASSPHRASE_FILE",
         pass_file.to_str().unwrap(),
     );
-    Run::new(&y)
-        .seed()
-        .args(&["render", "iguana", "--home", run.home().to_str().unwrap()])
-        .status(0);
+    render_iguana(&y, &run);
     let home = run.home();
     let run = run.args(&[
         "iguana-startup",
@@ -471,12 +580,15 @@ fn iguana_startup_calls_in_order_and_keeps_the_passphrase_secret() {
         .unwrap();
     thread::sleep(Duration::from_millis(1500));
     let beer_up = Instant::now();
-    let _beer = Fake::on(
+    let _beer = daemon_on(
         TcpListener::bind(("127.0.0.1", beer_port)).unwrap(),
-        Mode::Komodod { auth: beer_auth },
+        &y,
+        "BEER",
     );
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The passphrase's key is not the YAML's pubkey: the fake iguana and
+    // daemons accept anything, dokomodo's check is `check`'s (tests/keys.rs).
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 
     let calls: Vec<Call> = iguana
@@ -484,20 +596,12 @@ fn iguana_startup_calls_in_order_and_keeps_the_passphrase_secret() {
         .into_iter()
         .filter(|c| method(&c.body) != "help")
         .collect();
-    let methods: Vec<String> = calls.iter().map(|c| method(&c.body)).collect();
-    assert_eq!(
-        methods,
-        [
-            "myipaddr",
-            "addnotary",
-            "addnotary",
-            "addcoin",
-            "addcoin",
-            "walletpassphrase",
-            "dpow",
-            "dpow"
-        ]
-    );
+    let at = |what: &str, member: &str| {
+        calls
+            .iter()
+            .position(|c| method(&c.body) == what && c.body.contains(member))
+            .unwrap_or_else(|| panic!("no {what} {member} in {calls:#?}"))
+    };
     assert_eq!(
         calls[0].body,
         "{\"agent\":\"SuperNET\",\"method\":\"myipaddr\",\"ipaddr\":\"203.0.113.7\"}"
@@ -510,69 +614,61 @@ fn iguana_startup_calls_in_order_and_keeps_the_passphrase_secret() {
         calls[2].body,
         "{\"agent\":\"iguana\",\"method\":\"addnotary\",\"ipaddr\":\"198.51.100.2\"}"
     );
+    assert_eq!(calls[3].body, "{\"agent\":\"dpow\",\"method\":\"ipaddrs\"}");
     let addcoin = |name: &str| {
         std::fs::read_to_string(home.join(format!("iguana/addcoin/{name}.json"))).unwrap()
     };
-    assert_eq!(calls[3].body, addcoin("KMD"));
-    assert_eq!(calls[4].body, addcoin("BEER"));
-    assert!(
-        calls[4].at >= beer_up,
-        "BEER's addcoin came before its komodod answered"
-    );
+    assert_eq!(calls[4].body, addcoin("KMD"), "KMD first");
     assert_eq!(
         calls[5].body,
-        "{\"method\":\"walletpassphrase\",\"params\":[\"lumber \\\"zebra\\\" quantum\\\\oyster notary-passphrase-7Qx\",9999999]}"
+        "{\"agent\":\"iguana\",\"method\":\"passthru\",\"asset\":\"KMD\",\"function\":\"getinfo\",\"hex\":\"\"}"
     );
     assert_eq!(
         calls[6].body,
-        format!(
-            "{{\"agent\":\"iguana\",\"method\":\"dpow\",\"symbol\":\"KMD\",\"pubkey\":\"{PUBKEY}\"}}"
-        )
+        "{\"method\":\"walletpassphrase\",\"params\":[\"lumber \\\"zebra\\\" quantum\\\\oyster notary-passphrase-7Qx\",9999999]}"
     );
-    assert_eq!(
-        calls[7].body,
+    let ltc_added = calls.iter().position(|c| c.body == addcoin("LTC")).unwrap();
+    let beer_added = calls
+        .iter()
+        .position(|c| c.body == addcoin("BEER"))
+        .unwrap();
+    assert!(ltc_added > 6 && beer_added > 6, "after walletpassphrase");
+    assert!(
+        calls[beer_added].at >= beer_up,
+        "BEER added before its komodod answered"
+    );
+    assert!(
+        at(
+            "passthru",
+            "\"asset\":\"LTC\",\"function\":\"getblockchaininfo\""
+        ) > ltc_added
+    );
+    let dpow = |symbol: &str| {
         format!(
-            "{{\"agent\":\"iguana\",\"method\":\"dpow\",\"symbol\":\"BEER\",\"pubkey\":\"{PUBKEY}\"}}"
+            "{{\"agent\":\"iguana\",\"method\":\"dpow\",\"symbol\":\"{symbol}\",\"pubkey\":\"{PUBKEY}\"}}"
         )
+    };
+    let dpow_kmd = calls.iter().position(|c| c.body == dpow("KMD")).unwrap();
+    let dpow_beer = calls.iter().position(|c| c.body == dpow("BEER")).unwrap();
+    assert!(dpow_kmd > ltc_added, "dpow KMD after LTC is added");
+    assert!(dpow_beer > beer_added);
+    assert!(
+        !calls.iter().any(|c| c.body == dpow("LTC")),
+        "LTC is never dpow'd"
     );
 
-    // One line per step, and the passphrase in none of them.
-    let steps: Vec<&str> = stderr
-        .lines()
-        .map(|l| l.strip_prefix("dokomodo: info: ").unwrap_or(l))
-        .collect();
-    assert!(
-        steps[0].starts_with(&format!("iguana answers at 127.0.0.1:{}", iguana.port)),
-        "{stderr}"
-    );
+    // Each daemon was asked for its locks and its key before iguana added it.
+    let status = std::fs::read_to_string(home.join("iguana/.dokomodo-startup")).unwrap();
     assert_eq!(
-        steps[1..4],
-        [
-            "myipaddr 203.0.113.7 (from the YAML)",
-            "addnotary 198.51.100.1",
-            "addnotary 198.51.100.2"
-        ]
+        status,
+        "KMD\tok\tadded, verified and notarised (dpow)\nLTC\tok\tadded and verified through iguana\nBEER\tok\tadded, verified and notarised (dpow)\n"
     );
     assert!(
-        steps[4].starts_with(&format!("KMD answers at 127.0.0.1:{kmd_port}")),
+        stderr.contains("iguana start-up done: 3 of 3 coin(s) ready, 2 notary peer(s)"),
         "{stderr}"
     );
-    assert!(steps[5].starts_with("addcoin KMD ("), "{stderr}");
     assert!(
-        steps[6].starts_with(&format!("BEER answers at 127.0.0.1:{beer_port}")),
-        "{stderr}"
-    );
-    assert!(steps[7].starts_with("addcoin BEER ("), "{stderr}");
-    assert_eq!(
-        steps[8],
-        format!(
-            "walletpassphrase: wallet unlocked (passphrase from {})",
-            pass_file.display()
-        )
-    );
-    assert_eq!(steps[9..11], ["dpow KMD", "dpow BEER"]);
-    assert!(
-        steps[11].starts_with("iguana start-up done: 2 chain(s), 2 notary peer(s)"),
+        stderr.contains("walletpassphrase: iguana's wallet is unlocked (passphrase from"),
         "{stderr}"
     );
     for word in ["lumber", "zebra", "oyster", "7Qx"] {
@@ -594,15 +690,15 @@ fn iguana_startup_calls_in_order_and_keeps_the_passphrase_secret() {
 }
 
 #[test]
-fn iguana_startup_fails_clearly_when_a_chain_never_answers() {
+fn iguana_startup_names_the_coin_whose_daemon_never_answers_and_goes_on() {
     let iguana = Fake::start(Mode::Iguana);
+    let kmd = TcpListener::bind("127.0.0.1:0").unwrap();
+    let kmd_port = kmd.local_addr().unwrap().port();
     let port = free_port();
-    let y = yaml(&[("BEER", port)]);
+    let y = yaml(&[("KMD", kmd_port), ("BEER", port)]).replace("pubkey:", "# pubkey:");
+    let _kmd = daemon_on(kmd, &y, "KMD");
     let run = Run::new(&y).seed();
-    Run::new(&y)
-        .seed()
-        .args(&["render", "iguana", "--home", run.home().to_str().unwrap()])
-        .status(0);
+    render_iguana(&y, &run);
     let run = run.args(&[
         "iguana-startup",
         "--iguana-port",
@@ -613,7 +709,7 @@ fn iguana_startup_fails_clearly_when_a_chain_never_answers() {
     let (_, stderr) = run.status(1);
     assert!(
         stderr.ends_with(&format!(
-            "dokomodo: error: iguana start-up: waited 1 s for BEER at 127.0.0.1:{port} (connection refused (nothing is listening))\n"
+            "dokomodo: error: iguana start-up: 1 of 2 coin(s) not ready: BEER failed (its daemon at 127.0.0.1:{port} did not answer within 1 s (connection refused (nothing is listening)))\n"
         )),
         "{stderr}"
     );
@@ -623,10 +719,18 @@ fn iguana_startup_fails_clearly_when_a_chain_never_answers() {
         .map(|c| method(&c.body))
         .filter(|m| m != "help")
         .collect();
+    assert!(
+        methods.contains(&"addcoin".to_owned()),
+        "KMD still added: {methods:?}"
+    );
     assert_eq!(
-        methods,
-        ["myipaddr", "addnotary", "addnotary"],
-        "nothing for BEER, no dpow"
+        iguana
+            .calls()
+            .iter()
+            .filter(|c| c.body.contains("BEER"))
+            .count(),
+        0,
+        "nothing for BEER"
     );
 }
 

@@ -254,6 +254,8 @@ pub(super) fn iguana_startup(global: &mut Global, parser: &mut lexopt::Parser) -
     }
     options.iguana_wait = iguana_wait.unwrap_or(options.iguana_wait);
     options.chain_wait = chain_wait.unwrap_or(options.chain_wait);
+    // A command ends: a daemon silent past --chain-wait is given up.
+    options.keep_waiting = false;
     let prepared = iguana::prepare(&config, &home, &env)?;
     iguana::startup_verdict(
         &config,

@@ -72,6 +72,10 @@ pub struct StartupOptions {
     pub call_timeout: Duration,
     /// Until a coin added to iguana answers through it.
     pub verify_wait: Duration,
+    /// After `chain_wait`, keep waiting for a silent daemon (`run iguana`:
+    /// it may still be loading) or give the coin up (`iguana-startup`, a
+    /// command that must end).
+    pub keep_waiting: bool,
 }
 
 impl StartupOptions {
@@ -82,6 +86,7 @@ impl StartupOptions {
             chain_wait: Duration::from_secs(1800),
             call_timeout: Duration::from_secs(120),
             verify_wait: Duration::from_secs(120),
+            keep_waiting: true,
         }
     }
 }
@@ -458,7 +463,7 @@ impl Steps<'_> {
     fn steps(&self, coin: &Coin<'_>) -> Result<String, String> {
         let chain = coin.chain;
         let creds = creds::for_chain(self.seed, chain);
-        self.wait_for_daemon(chain, &creds);
+        self.wait_for_daemon(chain, &creds)?;
         self.unlock(chain, &creds);
         let imported = self.import_key(chain, &creds);
 
@@ -522,13 +527,19 @@ impl Steps<'_> {
     }
 
     /// Waits until the daemon answers; after `chain_wait` the coin is
-    /// reported as failed, and the wait goes on.
-    fn wait_for_daemon(&self, chain: &Chain, creds: &Credentials) {
+    /// reported as failed, and the wait goes on (unless `keep_waiting` is
+    /// off: then the coin is given up).
+    fn wait_for_daemon(&self, chain: &Chain, creds: &Credentials) -> Result<(), String> {
         let (host, port) = (probe::rpc_host(chain), chain.rpc_port());
         let start = Instant::now();
         let mut reported = false;
         loop {
-            let deadline = Instant::now() + Duration::from_secs(60);
+            let slice = if self.options.keep_waiting {
+                Duration::from_secs(60)
+            } else {
+                self.options.chain_wait
+            };
+            let deadline = Instant::now() + slice.min(Duration::from_secs(60));
             match rpc::retry(deadline, Duration::from_secs(5), |t| {
                 probe::ask_alive(chain, host, port, creds, t)
             }) {
@@ -538,7 +549,15 @@ impl Steps<'_> {
                         chain.name,
                         rpc::seconds(probe::round(start.elapsed()))
                     );
-                    return;
+                    return Ok(());
+                }
+                Err(e)
+                    if !self.options.keep_waiting && start.elapsed() >= self.options.chain_wait =>
+                {
+                    return Err(format!(
+                        "its daemon at {host}:{port} did not answer within {} ({e})",
+                        rpc::seconds(self.options.chain_wait)
+                    ));
                 }
                 Err(e) if !reported && start.elapsed() >= self.options.chain_wait => {
                     reported = true;
