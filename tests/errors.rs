@@ -471,3 +471,36 @@ fn a_job_control_stop_signal_flag() {
             "dokomodo: error: --stop-signal: SIGTSTP is job control: it suspends or resumes, it does not stop; use TERM, INT, QUIT, HUP, USR1, USR2, WINCH, PWR or RTMIN..RTMAX (see `dokomodo init --help`)\n",
         );
 }
+
+// ---- the daemon's user has no home to render into (issue 13 §5) -----------
+
+#[test]
+fn a_user_whose_home_does_not_exist() {
+    let run = Run::new(NOTARY_YAML);
+    let passwd = run.dir.write(
+        "passwd",
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+    );
+    run.seed()
+        .env("DOKOMODO_PASSWD_FILE", passwd.to_str().unwrap())
+        .env("DOKOMODO_USER", "nobody")
+        .args(&["run", "komodod", "--chain", "BEER"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: user `nobody` has home /nonexistent in DIR/passwd, which is not a directory: pass --home DIR (a directory it can write), or set `user:` (or DOKOMODO_USER) to a user with a real home\n",
+        );
+}
+
+#[test]
+fn a_uid_without_a_passwd_entry() {
+    let run = Run::new(NOTARY_YAML);
+    let passwd = run.dir.write("passwd", "");
+    run.seed()
+        .env("DOKOMODO_PASSWD_FILE", passwd.to_str().unwrap())
+        .env("DOKOMODO_USER", "10001")
+        .args(&["run", "komodod", "--chain", "BEER"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: uid 10001 has no entry in DIR/passwd, so no home to render into: pass --home DIR (a directory it can write), or give the uid a passwd entry with a real home\n",
+        );
+}

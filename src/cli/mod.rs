@@ -551,7 +551,12 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let target = run_as(&config)?;
     let home = match (args.home, &target) {
         (Some(home), _) => home_dir(Some(home))?,
-        (None, Some(target)) => target.home.clone(),
+        (None, Some(target)) => {
+            let home = user::home_to_render(target)?;
+            let who = target.account.as_deref().unwrap_or_default();
+            info!("rendering into {}, the home of `{who}`", home.display());
+            home
+        }
         (None, None) => writable_home()?,
     };
     let environ: Vec<(OsString, OsString)> = std::env::vars_os().collect();
