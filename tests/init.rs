@@ -870,11 +870,13 @@ fn a_stop_at_any_instant_of_start_up_is_kept_run() {
             "the daemon never starts, or is stopped gracefully: {report:?}"
         );
         if report.is_empty() {
+            // Not started, or started and stopped by the stop signal before
+            // its shell got as far as writing the report.
             assert!(
                 done.stderr.contains(&format!(
                     "received SIGTERM before `{}` started: not starting it; exit status 143",
                     komodod.display()
-                )),
+                )) || done.stderr.contains("received SIGTERM: sending SIGTERM"),
                 "{}",
                 done.stderr
             );
