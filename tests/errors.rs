@@ -435,3 +435,72 @@ fn iguana_workdir_that_is_the_root_directory() {
         "dokomodo: error: DIR/notary.yaml:1:19: iguana.workdir: `/` names the root directory; give iguana a directory of its own for DB/, tmp/ and confs/ (e.g. `iguana`)\n  |\n1 | iguana: {workdir: /}\n  |                   ^\n",
     );
 }
+
+// ---- stop settings: bounded (issue 13 §4) ----------------------------------
+
+#[test]
+fn a_grace_longer_than_a_day() {
+    Run::new(NOTARY_YAML)
+        .seed()
+        .env("DOKOMODO_GRACE", "99999999999")
+        .args(&["run", "komodod", "--chain", "BEER"])
+        .fails(
+            CONFIG,
+            "dokomodo: warning: running the daemon as root: set `user:` in the YAML or DOKOMODO_USER\ndokomodo: error: DOKOMODO_GRACE: `99999999999` is more than 86400 seconds (one day), the longest grace\n",
+        );
+}
+
+#[test]
+fn a_stop_signal_that_cannot_be_caught() {
+    Run::new(NOTARY_YAML)
+        .seed()
+        .env("DOKOMODO_STOP_SIGNAL", "KILL")
+        .args(&["run", "komodod", "--chain", "BEER"])
+        .fails(
+            CONFIG,
+            "dokomodo: warning: running the daemon as root: set `user:` in the YAML or DOKOMODO_USER\ndokomodo: error: DOKOMODO_STOP_SIGNAL: SIGKILL cannot be caught, so the daemon gets no chance to stop cleanly; use TERM, INT, QUIT, HUP, USR1, USR2, WINCH, PWR or RTMIN..RTMAX\n",
+        );
+}
+
+#[test]
+fn a_job_control_stop_signal_flag() {
+    Run::new(NOTARY_YAML)
+        .args(&["init", "--stop-signal", "TSTP", "true"])
+        .fails(
+            64,
+            "dokomodo: error: --stop-signal: SIGTSTP is job control: it suspends or resumes, it does not stop; use TERM, INT, QUIT, HUP, USR1, USR2, WINCH, PWR or RTMIN..RTMAX (see `dokomodo init --help`)\n",
+        );
+}
+
+// ---- the daemon's user has no home to render into (issue 13 §5) -----------
+
+#[test]
+fn a_user_whose_home_does_not_exist() {
+    let run = Run::new(NOTARY_YAML);
+    let passwd = run.dir.write(
+        "passwd",
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+    );
+    run.seed()
+        .env("DOKOMODO_PASSWD_FILE", passwd.to_str().unwrap())
+        .env("DOKOMODO_USER", "nobody")
+        .args(&["run", "komodod", "--chain", "BEER"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: user `nobody` has home /nonexistent in DIR/passwd, which is not a directory: pass --home DIR (a directory it can write), or set `user:` (or DOKOMODO_USER) to a user with a real home\n",
+        );
+}
+
+#[test]
+fn a_uid_without_a_passwd_entry() {
+    let run = Run::new(NOTARY_YAML);
+    let passwd = run.dir.write("passwd", "");
+    run.seed()
+        .env("DOKOMODO_PASSWD_FILE", passwd.to_str().unwrap())
+        .env("DOKOMODO_USER", "10001")
+        .args(&["run", "komodod", "--chain", "BEER"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: uid 10001 has no entry in DIR/passwd, so no home to render into: pass --home DIR (a directory it can write), or give the uid a passwd entry with a real home\n",
+        );
+}

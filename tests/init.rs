@@ -713,3 +713,198 @@ fn started_as_a_non_root_user_it_runs_without_switching() {
         done.stderr
     );
 }
+
+// ---- a stop during start-up -----------------------------------------------
+
+/// The host pid of `unshare`'s child (PID 1 of the new namespace) once it
+/// runs dokomodo; None if it ended first.
+fn pid1_of(unshare: u32) -> Option<u32> {
+    let children = format!("/proc/{unshare}/task/{unshare}/children");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        let text = std::fs::read_to_string(&children).ok()?;
+        if let Some(pid) = text.split_whitespace().next().and_then(|p| p.parse().ok()) {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "dokomodo" {
+                return Some(pid);
+            }
+        }
+        std::hint::spin_loop();
+    }
+    None
+}
+
+/// dokomodo's own code has started in `pid`: SIGTERM is blocked (what it
+/// does first) or SIGPIPE is ignored (what std's runtime does before
+/// `main`). Until then the kernel is still loading the binary.
+fn own_code_runs(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mask = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let bit = |sig: i32| 1u64 << (sig - 1);
+    mask("SigBlk:") & bit(libc::SIGTERM) != 0 || mask("SigIgn:") & bit(libc::SIGPIPE) != 0
+}
+
+/// Starts `init` (a `Pid1` one), sends SIGTERM `delay` after dokomodo's exec
+/// from outside the namespace, as `docker stop` does, and runs it to the end.
+///
+/// The only moment no program can protect is between the exec and its first
+/// instruction (the kernel loading the binary: milliseconds for this debug
+/// build of 20 MB on a busy machine): a signal sent then to a PID 1 with no
+/// handler is discarded. The send waits out that moment (until the binary's
+/// own code runs, see `own_code_runs`), so an init that blocks signals any
+/// later than its first instruction, even in std's runtime, fails here.
+fn stopped_after(init: Init, delay: Duration) -> Done {
+    let mut init = init;
+    let mut child = init
+        .command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid1 = pid1_of(child.id()).expect("dokomodo started");
+    let t0 = Instant::now();
+    while t0.elapsed() < delay {
+        std::hint::spin_loop();
+    }
+    let cap = Instant::now() + Duration::from_secs(2);
+    while !own_code_runs(pid1) && Instant::now() < cap {}
+    let sent = t0.elapsed();
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid1 as i32, libc::SIGTERM) };
+    let start = Instant::now();
+    let mut err = child.stderr.take().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("SIGTERM {sent:?} after exec was lost: still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let mut stderr = String::new();
+    err.read_to_string(&mut stderr).ok();
+    eprintln!(
+        "--- TERM at {sent:?} -> {status:?} in {:?}\n{stderr}",
+        start.elapsed()
+    );
+    Done {
+        code: status.code().expect("exit status"),
+        stdout: String::new(),
+        stderr,
+        elapsed: start.elapsed(),
+    }
+}
+
+const INSTANTS_MS: [u64; 4] = [0, 1, 5, 20];
+
+#[test]
+fn a_stop_at_any_instant_of_start_up_is_kept_init() {
+    for ms in INSTANTS_MS {
+        let done = stopped_after(
+            init(Pid1, &["--", "sleep", "100"]),
+            Duration::from_millis(ms),
+        );
+        assert_eq!(done.code, 143, "TERM at {ms} ms: {}", done.stderr);
+        assert!(done.elapsed < Duration::from_secs(5), "{:?}", done.elapsed);
+        // Either it came before the start, or `sleep` got it.
+        assert!(
+            done.stderr
+                .contains("received SIGTERM before `sleep` started: not starting it")
+                || done.stderr.contains("sending SIGTERM to `sleep`"),
+            "{}",
+            done.stderr
+        );
+    }
+}
+
+#[test]
+fn a_stop_at_any_instant_of_start_up_is_kept_run() {
+    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/all-chains.yaml");
+    for ms in INSTANTS_MS {
+        let dir = scratch();
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let report = dir.join("komodod.report");
+        let komodod = dir.join("komodod");
+        std::fs::write(
+            &komodod,
+            format!(
+                "#!/bin/sh\necho started >> {r}\n\
+                 trap 'echo stopped >> {r}; exit 143' TERM\n\
+                 while :; do sleep 0.05; done\n",
+                r = report.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &komodod,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let mut run = Command::new("unshare");
+        run.args(["--pid", "--fork", "--mount-proc", "--kill-child", BIN])
+            .args(["run", "komodod", "--chain", "KMD"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("DOKOMODO_CONFIG", &yaml)
+            .env("DOKOMODO_SEED", "correct horse battery staple")
+            .env("DOKOMODO_KOMODOD", &komodod)
+            .current_dir(&dir);
+        let done = stopped_after(Init { command: run }, Duration::from_millis(ms));
+        assert_eq!(done.code, 143, "TERM at {ms} ms: {}", done.stderr);
+        assert!(done.elapsed < Duration::from_secs(5), "{:?}", done.elapsed);
+        let report = read(&report);
+        assert!(
+            report.is_empty() || report == "started\nstopped\n",
+            "the daemon never starts, or is stopped gracefully: {report:?}"
+        );
+        if report.is_empty() {
+            // Not started, or started and stopped by the stop signal before
+            // its shell got as far as writing the report.
+            assert!(
+                done.stderr.contains(&format!(
+                    "received SIGTERM before `{}` started: not starting it; exit status 143",
+                    komodod.display()
+                )) || done.stderr.contains("received SIGTERM: sending SIGTERM"),
+                "{}",
+                done.stderr
+            );
+        }
+        // Rendered completely or not at all: no temporary file left.
+        let conf = home.join(".komodo/komodo.conf");
+        let files = walk(&home);
+        assert!(
+            files.iter().all(
+                |f| !f.file_name().unwrap().to_string_lossy().starts_with(".")
+                    || f.ends_with(".komodo")
+            ),
+            "{files:?}"
+        );
+        if conf.exists() {
+            assert!(read(&conf).contains("rpcpassword="), "{}", read(&conf));
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}

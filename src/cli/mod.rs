@@ -128,6 +128,11 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
             None => return Err(Error::usage("no command given")),
         }
     };
+    if !matches!(command.as_str(), "init" | "run") {
+        // Only an init keeps the signals main blocked (a stop during its
+        // start-up must not be lost); any other command stops on Ctrl-C.
+        crate::init::release_early_signals();
+    }
     match command.as_str() {
         // `init` takes the rest of the command line verbatim: its options,
         // then the command, which may itself look like options.
@@ -559,7 +564,12 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let target = run_as(&config)?;
     let home = match (args.home, &target) {
         (Some(home), _) => home_dir(Some(home))?,
-        (None, Some(target)) => target.home.clone(),
+        (None, Some(target)) => {
+            let home = user::home_to_render(target)?;
+            let who = target.account.as_deref().unwrap_or_default();
+            info!("rendering into {}, the home of `{who}`", home.display());
+            home
+        }
         (None, None) => writable_home()?,
     };
     let environ: Vec<(OsString, OsString)> = std::env::vars_os().collect();
@@ -577,6 +587,12 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     )?;
     drop(environ);
 
+    // A stop that came while the YAML was read: nothing is rendered or
+    // started. One that comes while rendering lets the render finish (the
+    // writes are atomic) and keeps the daemon from starting.
+    if let Some(code) = init::stop_before_start(&plan.program.to_string_lossy()) {
+        return Ok(code);
+    }
     let owned = match plan.user {
         Some(_) => plan.owned_paths(),
         None => Vec::new(),

@@ -26,9 +26,10 @@ group, reaps zombies, stops it gracefully, exits with its status.
 Options (each also an environment variable; the flag wins):
   --grace SECONDS     time CMD has to stop after the stop signal, and its
                       leftover processes after it exits, before SIGKILL
-                      [DOKOMODO_GRACE, default 300]
-  --stop-signal SIG   sent to CMD when the init gets SIGTERM: TERM, SIGINT,
-                      RTMIN+3, 15... [DOKOMODO_STOP_SIGNAL, default TERM]
+                      (at most 86400) [DOKOMODO_GRACE, default 300]
+  --stop-signal SIG   sent to CMD when the init gets SIGTERM: TERM, INT,
+                      QUIT, HUP, USR1, USR2, WINCH, PWR or RTMIN..RTMAX
+                      [DOKOMODO_STOP_SIGNAL, default TERM]
   --user SPEC         run CMD as NAME, UID, NAME:GROUP or UID:GID (only when
                       started as root) [DOKOMODO_USER]
   -h, --help          print this help
@@ -220,19 +221,67 @@ fn env_text(
     }
 }
 
-/// Seconds, possibly fractional: `300`, `0.5`.
+/// The longest grace: a day. A longer one would mean "never SIGKILL" in
+/// practice, and no orchestrator waits that long anyway.
+pub const MAX_GRACE: Duration = Duration::from_secs(86_400);
+
+/// Seconds, possibly fractional: `300`, `0.5`; at most [`MAX_GRACE`].
 fn parse_grace(text: &str) -> Result<Duration, String> {
-    text.trim()
+    let grace = text
+        .trim()
         .parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| format!("`{text}` is not a number of seconds"))
+        .ok_or_else(|| format!("`{text}` is not a number of seconds"))?;
+    if grace > MAX_GRACE {
+        return Err(format!(
+            "`{text}` is more than {} seconds (one day), the longest grace",
+            MAX_GRACE.as_secs()
+        ));
+    }
+    Ok(grace)
 }
 
+/// The signals a daemon can be asked to stop with: each can be caught and
+/// means "stop" (or is a daemon's own convention for it: WINCH is Apache's
+/// graceful stop, PWR lxc's, the real-time ones systemd's).
+const STOP_SIGNALS: &str = "TERM, INT, QUIT, HUP, USR1, USR2, WINCH, PWR or RTMIN..RTMAX";
+
 fn parse_signal(text: &str) -> Result<i32, String> {
-    signals::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a signal (TERM, SIGINT, RTMIN+3, 15...)"))
+    let sig = signals::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a signal (TERM, SIGINT, RTMIN+3, 15...)"))?;
+    let allowed = [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGWINCH,
+        libc::SIGPWR,
+    ];
+    if allowed.contains(&sig) || (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) {
+        return Ok(sig);
+    }
+    let why = match sig {
+        libc::SIGKILL | libc::SIGSTOP => {
+            "cannot be caught, so the daemon gets no chance to stop cleanly"
+        }
+        libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU | libc::SIGCONT => {
+            "is job control: it suspends or resumes, it does not stop"
+        }
+        libc::SIGCHLD => "is the kernel's notice that a child ended",
+        libc::SIGSEGV
+        | libc::SIGBUS
+        | libc::SIGFPE
+        | libc::SIGILL
+        | libc::SIGABRT
+        | libc::SIGTRAP
+        | libc::SIGSYS => "is a fault signal: it makes the daemon crash, not stop",
+        _ => "is not a stop request",
+    };
+    Err(format!("{} {why}; use {STOP_SIGNALS}", signals::name(sig)))
 }
 
 #[cfg(test)]
@@ -347,6 +396,57 @@ mod tests {
         );
         let bad_signal = |k: &str| (k == STOP_SIGNAL_ENV).then(|| "99".into());
         assert_eq!(err(&["true"], &bad_signal).0, 78);
+
+        // Bounds: a grace of at most a day, a stop signal that can be caught.
+        let never = |k: &str| (k == GRACE_ENV).then(|| "99999999999".into());
+        assert_eq!(
+            err(&["true"], &never),
+            (
+                78,
+                "DOKOMODO_GRACE: `99999999999` is more than 86400 seconds (one day), the longest grace".into()
+            )
+        );
+        assert_eq!(
+            err(&["--grace", "86400.5", "true"], &no_env),
+            (
+                64,
+                "--grace: `86400.5` is more than 86400 seconds (one day), the longest grace (see `dokomodo init --help`)".into()
+            )
+        );
+        assert_eq!(
+            run(&["--grace", "86400", "true"], &no_env).0.grace,
+            MAX_GRACE
+        );
+        let kill = |k: &str| (k == STOP_SIGNAL_ENV).then(|| "KILL".into());
+        assert_eq!(
+            err(&["true"], &kill),
+            (
+                78,
+                "DOKOMODO_STOP_SIGNAL: SIGKILL cannot be caught, so the daemon gets no chance to stop cleanly; use TERM, INT, QUIT, HUP, USR1, USR2, WINCH, PWR or RTMIN..RTMAX".into()
+            )
+        );
+        assert_eq!(
+            err(&["--stop-signal", "stop", "true"], &no_env),
+            (
+                64,
+                "--stop-signal: SIGSTOP cannot be caught, so the daemon gets no chance to stop cleanly; use TERM, INT, QUIT, HUP, USR1, USR2, WINCH, PWR or RTMIN..RTMAX (see `dokomodo init --help`)".into()
+            )
+        );
+        for refused in [
+            "TSTP", "TTIN", "TTOU", "CONT", "CHLD", "SEGV", "BUS", "FPE", "ILL", "ABRT", "TRAP",
+            "SYS", "PIPE", "ALRM", "9", "19",
+        ] {
+            assert_eq!(
+                err(&["--stop-signal", refused, "true"], &no_env).0,
+                64,
+                "{refused}"
+            );
+        }
+        for allowed in [
+            "TERM", "INT", "QUIT", "HUP", "USR1", "USR2", "WINCH", "PWR", "RTMIN", "RTMAX-2",
+        ] {
+            run(&["--stop-signal", allowed, "true"], &no_env);
+        }
         // A flag replaces its variable, so the bad variable is not read.
         assert_eq!(
             run(&["--grace", "1", "true"], &bad_grace).0.grace,

@@ -81,6 +81,33 @@ enum Stop {
     Killed,
 }
 
+/// Blocks the signals the init handles, first thing in `main`, so that a
+/// stop during start-up is kept rather than discarded (see
+/// `signals::block_early`).
+pub fn block_signals_early() {
+    signals::block_early();
+}
+
+/// For commands that are not an init: the signal mask dokomodo was started
+/// with, back in place.
+pub fn release_early_signals() {
+    signals::release_early();
+}
+
+/// A stop request (SIGTERM or SIGINT) that arrived before `program` was
+/// started: logged, and returned as the status to exit with, 128+N as if
+/// `program` had been stopped by it (143 for SIGTERM). `program` is then
+/// never started. None when no stop is pending.
+pub fn stop_before_start(program: &str) -> Option<u8> {
+    let sig = signals::take_pending_stop()?;
+    let code = crate::exit::SIGNAL_BASE.saturating_add(u8::try_from(sig).unwrap_or(u8::MAX));
+    info!(
+        "received {} before `{program}` started: not starting it; exit status {code}",
+        signals::name(sig)
+    );
+    Some(code)
+}
+
 /// Starts the child and supervises it until it has been reaped; returns the
 /// init's exit status. Call it last, from a single-threaded process, once
 /// everything that needs root is done: it blocks signals for the rest of the
@@ -106,10 +133,15 @@ pub fn supervise_with(opts: &Options, spawn: Spawn, after_start: Option<AfterSta
             return crate::exit::SOFTWARE;
         }
     };
+    let program = spawn.program.to_string_lossy().into_owned();
+    // The last moment a stop can keep the child from starting; one that
+    // comes after this stays pending and stops it gracefully.
+    if let Some(code) = stop_before_start(&program) {
+        return code;
+    }
     become_subreaper();
     spawn::keep_inherited_fds_from_child();
 
-    let program = spawn.program.to_string_lossy().into_owned();
     if let Some(target) = &spawn.user {
         if user::is_root() {
             // Everything that needed root (rendering, chown) is done: from

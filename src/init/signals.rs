@@ -6,6 +6,7 @@
 
 use std::mem::MaybeUninit;
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -46,6 +47,81 @@ extern "C" fn record_sigpipe_disposition() {
 #[unsafe(link_section = ".init_array")]
 static RECORD_SIGPIPE_DISPOSITION: extern "C" fn() = record_sigpipe_disposition;
 
+/// The mask dokomodo was started with, when [`block_early`] blocked signals
+/// before anything else ran: the child gets this one back, not the blocked
+/// mask `take_over` then finds.
+static MASK_AT_START: OnceLock<SigSet> = OnceLock::new();
+
+/// Every signal the init handles (all but the fault signals).
+fn handled_set() -> SigSet {
+    let mut handled = SigSet::all();
+    for sig in FAULTS {
+        handled.remove(sig);
+    }
+    handled
+}
+
+/// Blocks every signal the init handles, first thing in `main`, and records
+/// the mask dokomodo was started with. As PID 1 a signal with the default
+/// disposition is discarded by the kernel unless it is blocked: without this
+/// a SIGTERM during start-up (parsing the YAML, rendering) would be lost and
+/// the daemon would start anyway. Blocked, it stays pending until the init
+/// looks at it ([`take_pending_stop`], then the supervision loop). Every
+/// thread started later inherits the blocked mask, so none of them can take
+/// a signal meant for the supervising thread.
+pub fn block_early() {
+    let handled = handled_set();
+    if let Ok(original) = handled.thread_swap_mask(SigmaskHow::SIG_BLOCK) {
+        let _ = MASK_AT_START.set(original);
+    }
+}
+
+/// Puts back the mask [`block_early`] replaced, for the commands that are
+/// not an init (`check`, `render`, `wait`...): Ctrl-C must stop them as
+/// usual. A signal that arrived meanwhile is delivered now, as it would have
+/// been then.
+pub fn release_early() {
+    if let Some(original) = MASK_AT_START.get() {
+        let _ = original.thread_set_mask();
+    }
+}
+
+/// A stop request (SIGTERM or SIGINT) that arrived before the daemon was
+/// started, taken from the pending set; None when there is none. Other
+/// pending signals stay pending, for the supervision loop to forward.
+pub fn take_pending_stop() -> Option<c_int> {
+    let mut stops = SigSet::empty();
+    stops.add(Signal::SIGTERM);
+    stops.add(Signal::SIGINT);
+    let pending = pending_set()?;
+    // SAFETY: `pending` is an initialised sigset_t; sigismember only reads it.
+    let is_pending = |sig: c_int| unsafe { libc::sigismember(&pending, sig) } == 1;
+    if !is_pending(libc::SIGTERM) && !is_pending(libc::SIGINT) {
+        return None;
+    }
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+    // SAFETY: `stops` is an initialised sigset_t, `info` points to writable
+    // memory of the right size, the timeout outlives the call. The signals
+    // are blocked (block_early or take_over), so this only dequeues.
+    let signo = unsafe { libc::sigtimedwait(stops.as_ref(), info.as_mut_ptr(), &zero) };
+    (signo > 0).then_some(signo)
+}
+
+fn pending_set() -> Option<libc::sigset_t> {
+    let mut set = MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: `set` points to writable memory of the right size, zeroed
+    // (a valid empty set) and filled on success.
+    if unsafe { libc::sigpending(set.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: zeroed above and filled by sigpending.
+    Some(unsafe { set.assume_init() })
+}
+
 /// What the init was started with, and the set it now takes signals from.
 pub struct Signals {
     handled: SigSet,
@@ -81,11 +157,11 @@ impl Signals {
     /// the ignored dispositions the init was given. Call before spawning, so
     /// a signal that arrives while the child is being spawned stays pending.
     pub fn take_over() -> nix::Result<Self> {
-        let mut handled = SigSet::all();
-        for sig in FAULTS {
-            handled.remove(sig);
-        }
-        let original_mask = handled.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
+        let handled = handled_set();
+        let current = handled.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
+        // After block_early, the current mask is its doing: the child gets
+        // the one dokomodo was started with.
+        let original_mask = MASK_AT_START.get().copied().unwrap_or(current);
 
         // The init changes two dispositions, and only they can differ from
         // what the child must inherit: SIGPIPE (ignored by std's runtime;

@@ -29,6 +29,9 @@ pub struct Target {
     /// Supplementary groups, set before gid and uid.
     pub groups: Vec<u32>,
     pub home: PathBuf,
+    /// The name of its passwd entry; None when it has none (a numeric uid,
+    /// as OpenShift gives).
+    pub account: Option<String>,
 }
 
 impl fmt::Display for Target {
@@ -52,6 +55,15 @@ pub enum UserError {
         path: PathBuf,
         target: String,
         source: io::Error,
+    },
+    /// `run` as root with no `--home`: the daemon's user has no home to
+    /// render into (no passwd entry, an empty home, `/`, or one that does
+    /// not exist, like `nobody`'s /nonexistent).
+    #[error("{who} {problem}: pass --home DIR (a directory it can write), or {fix}")]
+    NoHome {
+        who: String,
+        problem: String,
+        fix: &'static str,
     },
     /// The switch was refused, e.g. `cap_drop: [ALL]` took CAP_SETUID.
     #[error("cannot switch to {target}: {step}: {source}")]
@@ -131,6 +143,50 @@ pub fn chown(path: &Path, target: &Target) -> Result<(), UserError> {
         return Ok(());
     }
     std::os::unix::fs::lchown(path, Some(target.uid), Some(target.gid)).map_err(fail)
+}
+
+/// The HOME `run` renders into when started as root without `--home`: the
+/// home of the daemon's user in the passwd file, which must be a real
+/// directory. There is no silent fallback: `/` (no entry, or an empty home)
+/// would put the chain's data in `/.komodo`, and root's HOME is not the
+/// daemon's to write.
+pub fn home_to_render(target: &Target) -> Result<PathBuf, UserError> {
+    let passwd = || {
+        std::env::var_os(PASSWD_FILE_ENV)
+            .filter(|v| !v.is_empty())
+            .map_or_else(
+                || PASSWD_FILE.to_string(),
+                |p| p.to_string_lossy().into_owned(),
+            )
+    };
+    let Some(name) = &target.account else {
+        return Err(UserError::NoHome {
+            who: format!("uid {}", target.uid),
+            problem: format!("has no entry in {}, so no home to render into", passwd()),
+            fix: "give the uid a passwd entry with a real home",
+        });
+    };
+    let who = format!("user `{name}`");
+    let fix = "set `user:` (or DOKOMODO_USER) to a user with a real home";
+    if target.home == Path::new(HOME_FALLBACK) {
+        return Err(UserError::NoHome {
+            who,
+            problem: format!("has no home in {} (empty, or /)", passwd()),
+            fix,
+        });
+    }
+    if !target.home.is_dir() {
+        return Err(UserError::NoHome {
+            who,
+            problem: format!(
+                "has home {} in {}, which is not a directory",
+                target.home.display(),
+                passwd()
+            ),
+            fix,
+        });
+    }
+    Ok(target.home.clone())
 }
 
 struct PasswdEntry {
@@ -276,6 +332,7 @@ impl Accounts {
             gid,
             groups,
             home: PathBuf::from(home),
+            account: entry.map(|e| e.name.clone()),
         })
     }
 
@@ -352,7 +409,35 @@ empty:x:2002:
             gid,
             groups: groups.to_vec(),
             home: home.into(),
+            // The only uid of the test passwd used here.
+            account: (uid == 1000).then(|| "komodo".to_string()),
         }
+    }
+
+    #[test]
+    fn run_renders_only_into_a_real_home() {
+        let mut t = target(12345, 0, &[0], "/");
+        let msg = |t: &Target| home_to_render(t).unwrap_err().to_string();
+        assert_eq!(
+            msg(&t),
+            "uid 12345 has no entry in /etc/passwd, so no home to render into: pass --home DIR \
+             (a directory it can write), or give the uid a passwd entry with a real home"
+        );
+        t.account = Some("nobody".into());
+        assert_eq!(
+            msg(&t),
+            "user `nobody` has no home in /etc/passwd (empty, or /): pass --home DIR (a directory \
+             it can write), or set `user:` (or DOKOMODO_USER) to a user with a real home"
+        );
+        t.home = "/nonexistent".into();
+        assert_eq!(
+            msg(&t),
+            "user `nobody` has home /nonexistent in /etc/passwd, which is not a directory: pass \
+             --home DIR (a directory it can write), or set `user:` (or DOKOMODO_USER) to a user \
+             with a real home"
+        );
+        t.home = std::env::temp_dir();
+        assert_eq!(home_to_render(&t).unwrap(), std::env::temp_dir());
     }
 
     #[test]
