@@ -201,7 +201,7 @@ pub enum SecretError {
         reason: chain::Malformed,
     },
     #[error(
-        "the {origin} is the chain secret of {owner}, not of {chain}: give this container {chain}'s (`dokomodo secret --chain {chain}`) or the master seed"
+        "the {origin} is the chain secret of {owner}, not of {chain}: use {chain}'s (`dokomodo secret --chain {chain}`) or the master seed"
     )]
     OtherChain {
         origin: Source,
