@@ -411,3 +411,87 @@ fn an_absolute_iguana_workdir_that_check_accepts_renders() {
     );
     assert!(!home.join(workdir.strip_prefix("/").unwrap()).exists());
 }
+
+/// The chain secret of `chain` from the test seed, as `dokomodo secret` prints it.
+fn chain_secret(chain: &str) -> String {
+    let (stdout, _) = Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["secret", "--chain", chain])
+        .status(0);
+    stdout.trim_end().to_owned()
+}
+
+#[test]
+fn secret_prints_the_chain_secret_pinned() {
+    // The hex is KMD's v1 credential material (src/secrets/creds.rs vectors).
+    assert_eq!(
+        chain_secret("KMD"),
+        "dkc1-KMD-6b1617eb1efd71ae0c765689a9d32a7f69a82c2119c4cce7335425b0ff4d1178df0a3adf09605c08"
+    );
+    assert!(chain_secret("BEER").starts_with("dkc1-BEER-6c7c7a10aa152bb91a05281bae455236"));
+}
+
+#[test]
+fn a_daemon_given_its_chain_secret_renders_what_the_master_renders() {
+    for chain in ["KMD", "BEER", "PIZZA"] {
+        let secret = chain_secret(chain);
+        let master = Run::new(NOTARY_YAML)
+            .seed()
+            .args(&["render", "daemon", "--chain", chain]);
+        let (from_master, _) = master.status(0);
+        let own = Run::new(NOTARY_YAML)
+            .env("DOKOMODO_SEED", &secret)
+            .args(&["render", "daemon", "--chain", chain]);
+        let (from_secret, _) = own.status(0);
+        let names = |out: &str, home: &Path| out.replace(&home.display().to_string(), "HOME");
+        assert_eq!(
+            names(&from_master, &master.home()),
+            names(&from_secret, &own.home())
+        );
+        for line in from_master.lines() {
+            let path = Path::new(line.split_whitespace().last().unwrap());
+            let rel = path.strip_prefix(master.home()).unwrap();
+            assert_eq!(
+                std::fs::read(path).unwrap(),
+                std::fs::read(own.home().join(rel)).unwrap(),
+                "{chain}: {}",
+                rel.display()
+            );
+        }
+        // `creds` and `check` take it for its own chain too.
+        let (creds, _) = Run::new(NOTARY_YAML)
+            .env("DOKOMODO_SEED", &secret)
+            .args(&["creds", chain])
+            .status(0);
+        let (want, _) = Run::new(NOTARY_YAML)
+            .seed()
+            .args(&["creds", chain])
+            .status(0);
+        assert_eq!(creds, want);
+        let (check, _) = Run::new(NOTARY_YAML)
+            .env("DOKOMODO_SEED", &secret)
+            .args(&["check"])
+            .status(0);
+        assert!(
+            check.ends_with(&format!(
+                "seed secret in DOKOMODO_SEED: valid, the chain secret of {chain}\n"
+            )),
+            "{check}"
+        );
+    }
+}
+
+#[test]
+fn a_chain_secret_from_a_file_with_a_newline() {
+    let dir = TempDir::new("chain-secret");
+    let file = dir.write("beer_seed", format!("{}\n", chain_secret("BEER")));
+    let (stdout, _) = Run::new(NOTARY_YAML)
+        .env("DOKOMODO_SEED_FILE", file.to_str().unwrap())
+        .args(&["creds", "BEER"])
+        .status(0);
+    let (want, _) = Run::new(NOTARY_YAML)
+        .seed()
+        .args(&["creds", "BEER"])
+        .status(0);
+    assert_eq!(stdout, want);
+}

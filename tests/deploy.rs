@@ -188,6 +188,27 @@ fn compose_accepts(config: &str, expected_chains: usize) {
         !normal.contains("7771"),
         "KMD's RPC port must not be published:\n{normal}"
     );
+    // Each daemon mounts its own chain's secret where the seed is read; the
+    // master (dokomodo_seed) is iguana's only.
+    assert_eq!(
+        normal.matches("- source: dokomodo_seed\n").count(),
+        1,
+        "{normal}"
+    );
+    for service in expected.iter().filter(|s| *s != "iguana") {
+        assert_eq!(
+            normal
+                .matches(&format!("- source: {service}_seed\n"))
+                .count(),
+            1,
+            "{service} mounts its own chain secret:\n{normal}"
+        );
+    }
+    assert_eq!(
+        normal.matches("- source: ").count(),
+        expected.len() + 1,
+        "one seed per container, and iguana's wallet passphrase:\n{normal}"
+    );
 }
 
 /// The `services:` block of compose's normalised output (it also echoes the
@@ -578,10 +599,35 @@ fn the_configmap_yaml_is_valid_and_each_chain_has_a_service_on_its_rpc_port() {
         3
     );
     assert!(iguana.contains("name: dokomodo-seed") && iguana.contains("name: wallet-passphrase"));
+    assert!(!iguana.contains("dokomodo-chain-"), "iguana has the master");
     for chain in ["kmd", "ltc", "beer", "pizza"] {
+        let manifest = code(&kube_dir().join(format!("{chain}.yaml")));
         assert!(
-            !code(&kube_dir().join(format!("{chain}.yaml"))).contains("wallet-passphrase"),
+            !manifest.contains("wallet-passphrase"),
             "the passphrase is iguana's only"
+        );
+        // One Secret per chain, its own chain secret; the master is iguana's only.
+        assert_eq!(
+            manifest.matches("secretName: ").count(),
+            1,
+            "{chain}.yaml mounts one Secret"
+        );
+        assert!(
+            manifest.contains(&format!("secretName: dokomodo-chain-{chain}\n")),
+            "{chain}.yaml mounts its own chain's secret"
+        );
+        assert!(
+            !manifest.contains("dokomodo-seed"),
+            "{chain}.yaml must not mount the master"
+        );
+    }
+    // The placeholders show the shape of each of those Secrets.
+    let placeholders =
+        std::fs::read_to_string(kube_dir().join("placeholders/secrets.yaml")).unwrap();
+    for name in chains.iter().map(|c| c.to_ascii_lowercase()) {
+        assert!(
+            placeholders.contains(&format!("  name: dokomodo-chain-{name}\n")),
+            "placeholders/secrets.yaml lacks dokomodo-chain-{name}"
         );
     }
 }

@@ -504,3 +504,69 @@ fn a_uid_without_a_passwd_entry() {
             "dokomodo: error: uid 10001 has no entry in DIR/passwd, so no home to render into: pass --home DIR (a directory it can write), or give the uid a passwd entry with a real home\n",
         );
 }
+
+/// A chain secret works for its own chain only; everything else names the
+/// chain it belongs to (`dokomodo secret --chain BEER` with the test seed).
+const BEER_SECRET: &str =
+    "dkc1-BEER-6c7c7a10aa152bb91a05281bae455236e7c8ded0c0c56c3aa01eb9561b67f7f0338e0cc7fb1296ef";
+
+fn with_beer_secret(args: &[&str]) -> Run {
+    Run::new(NOTARY_YAML)
+        .env("DOKOMODO_SEED", BEER_SECRET)
+        .args(args)
+}
+
+#[test]
+fn a_chain_secret_for_another_chains_daemon() {
+    with_beer_secret(&["render", "daemon", "--chain", "KMD"]).fails(
+        CONFIG,
+        "dokomodo: error: the seed secret in DOKOMODO_SEED is the chain secret of BEER, not of KMD: use KMD's (`dokomodo secret --chain KMD`) or the master seed\n",
+    );
+    with_beer_secret(&["run", "daemon", "--chain", "PIZZA"]).fails(
+        CONFIG,
+        "dokomodo: error: the seed secret in DOKOMODO_SEED is the chain secret of BEER, not of PIZZA: use PIZZA's (`dokomodo secret --chain PIZZA`) or the master seed\n",
+    );
+}
+
+#[test]
+fn a_chain_secret_for_creds_status_wait_health_of_other_chains() {
+    let kmd = "dokomodo: error: the seed secret in DOKOMODO_SEED is the chain secret of BEER, not of KMD: use KMD's (`dokomodo secret --chain KMD`) or the master seed\n";
+    with_beer_secret(&["creds", "KMD"]).fails(CONFIG, kmd);
+    with_beer_secret(&["status"]).fails(CONFIG, kmd);
+    with_beer_secret(&["wait", "--timeout", "1", "BEER", "KMD"]).fails(CONFIG, kmd);
+    with_beer_secret(&["health", "--chain", "KMD"]).fails(CONFIG, kmd);
+}
+
+#[test]
+fn a_chain_secret_for_iguana_or_secret() {
+    with_beer_secret(&["render", "iguana"]).fails(
+        CONFIG,
+        "dokomodo: error: the seed secret in DOKOMODO_SEED is the chain secret of BEER; the iguana role (it derives every chain's credentials) needs the master seed\n",
+    );
+    with_beer_secret(&["run", "iguana"]).fails(
+        CONFIG,
+        "dokomodo: error: the seed secret in DOKOMODO_SEED is the chain secret of BEER; the iguana role (it derives every chain's credentials) needs the master seed\n",
+    );
+    with_beer_secret(&["secret", "--chain", "BEER"]).fails(
+        CONFIG,
+        "dokomodo: error: the seed secret in DOKOMODO_SEED is the chain secret of BEER; `dokomodo secret` needs the master seed\n",
+    );
+}
+
+#[test]
+fn a_cut_chain_secret_is_refused_without_showing_it() {
+    Run::new(NOTARY_YAML)
+        .env("DOKOMODO_SEED", &BEER_SECRET[..60])
+        .args(&["check"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: the seed secret in DOKOMODO_SEED starts like a chain secret but is not a whole chain secret: `dkc1-NAME-` and 80 lowercase hex digits expected\n",
+        );
+    Run::new(NOTARY_YAML)
+        .env("DOKOMODO_SEED", "dkc2-BEER-00")
+        .args(&["check"])
+        .fails(
+            CONFIG,
+            "dokomodo: error: the seed secret in DOKOMODO_SEED starts like a chain secret but is a chain secret of a format this dokomodo does not know (it reads `dkc1-`)\n",
+        );
+}

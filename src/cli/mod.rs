@@ -34,6 +34,7 @@ Commands:
   render daemon --chain NAME     write a chain's conf files under --home (default $HOME)
   render iguana                  write every chain's conf and addcoin JSON for iguana
   creds NAME                     print a chain's rpcuser and rpcpassword
+  secret --chain NAME            print a chain's secret, for its daemon's container
   run daemon --chain NAME [-- EXTRA...]
                                  render, then run the chain's daemon (komodod,
                                  litecoind...) under dokomodo as PID 1
@@ -54,7 +55,8 @@ Global options:
   -V, --version    the version
 
 The seed secret is read from $DOKOMODO_SEED_FILE, else $DOKOMODO_SEED, else
-/run/secrets/dokomodo_seed. Exit status: 0 ok, 64 usage, 74 I/O, 78 config or
+/run/secrets/dokomodo_seed: the master seed, or for a chain's daemon that
+chain's secret (`dokomodo secret --chain NAME`). Exit status: 0 ok, 64 usage, 74 I/O, 78 config or
 secret error; see the README for the rest.
 ";
 
@@ -96,6 +98,17 @@ pub(crate) fn env(name: &str) -> Option<OsString> {
 
 pub(crate) fn load_seed() -> Result<Seed> {
     Ok(seed::load(&env)?)
+}
+
+/// The seed, checked for the role: the master for iguana, which derives every
+/// chain's credentials; the master or the chain's own secret for a daemon.
+fn load_seed_for(role: Role, chain: Option<&Chain>) -> Result<Seed> {
+    let seed = load_seed()?;
+    match (role, chain) {
+        (Role::Daemon, Some(chain)) => seed.serves(chain)?,
+        _ => seed.require_master("the iguana role (it derives every chain's credentials)")?,
+    }
+    Ok(seed)
 }
 
 pub fn main() -> u8 {
@@ -143,6 +156,7 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "ports" => ports(&global, &mut parser),
         "render" => render(&mut global, &mut parser),
         "creds" => creds(&mut global, &mut parser),
+        "secret" => secret(&mut global, &mut parser),
         "run" => run(&mut global, &mut parser),
         "health" => probe::health(&mut global, &mut parser),
         "status" => probe::status(&mut global, &mut parser),
@@ -216,7 +230,15 @@ fn check(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
     }
     if seed::present(&env) {
         let seed = load_seed()?;
-        let _ = writeln!(out, "{}: valid", seed.source);
+        match seed.chain_name() {
+            Some(name) => {
+                seed.serves(find_chain(&config, name)?)?;
+                let _ = writeln!(out, "{}: valid, the chain secret of {name}", seed.source);
+            }
+            None => {
+                let _ = writeln!(out, "{}: valid", seed.source);
+            }
+        }
     } else {
         let _ = writeln!(
             out,
@@ -421,7 +443,7 @@ fn render(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         Role::Daemon => global.load()?,
     };
     let chain = args.chain_in(&config)?;
-    let seed = load_seed()?;
+    let seed = load_seed_for(args.role, chain)?;
     let home = home_dir(args.home)?;
     let files = match (args.role, chain) {
         (Role::Daemon, Some(chain)) => render::daemon(&config, chain, &seed),
@@ -514,11 +536,47 @@ fn creds(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
     let config = global.load_query()?;
     let chain = find_chain(&config, &name)?;
     let seed = load_seed()?;
+    seed.serves(chain)?;
     let creds = crate::secrets::creds::for_chain(&seed, chain);
     print(&format!(
         "rpcuser={}\nrpcpassword={}\n",
         creds.rpcuser, creds.rpcpassword
     ))
+}
+
+const SECRET_USAGE: &str = "\
+Usage: dokomodo [--config PATH] secret --chain NAME
+
+Prints the chain's secret, derived from the master seed: give it to the
+chain's daemon container instead of the master (as its dokomodo_seed secret).
+With it the daemon renders the same files, and a container that is taken
+gives away that chain's RPC credentials only. It names its chain; another
+chain's container, iguana, and the master-only commands refuse it (78).
+Needs the master seed. The output is a secret.
+";
+
+fn secret(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
+    let mut name = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return print(SECRET_USAGE),
+            Long("chain") => name = Some(parser.value()?.string()?),
+            Long("config") => global.config = Some(parser.value()?.into()),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let Some(name) = name else {
+        return Err(Error::usage("secret needs --chain NAME"));
+    };
+    let config = global.load_query()?;
+    let chain = find_chain(&config, &name)?;
+    let seed = load_seed()?;
+    seed.require_master("`dokomodo secret`")?;
+    let mut text = crate::secrets::chain::text(&crate::secrets::creds::Keys::new(&seed), chain);
+    text.push('\n');
+    let status = print(&text);
+    zeroize::Zeroize::zeroize(&mut text);
+    status
 }
 
 const RUN_USAGE: &str = "\
@@ -554,7 +612,7 @@ fn run(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u8> {
         // EXTRA goes on komodod's command line after the chain's `args`: same policy.
         config::flags::check_extra(&config, chain, &args.extra)?;
     }
-    let seed = load_seed()?;
+    let seed = load_seed_for(args.role, chain)?;
     // Read before any privilege drop: the secret may be readable by root only.
     let passphrase = match args.role {
         Role::Iguana => crate::secrets::passphrase::load(&env)?,

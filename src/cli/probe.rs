@@ -81,6 +81,7 @@ pub(super) fn health(global: &mut Global, parser: &mut lexopt::Parser) -> Result
         Some(name) => {
             let chain = find_chain(&config, &name)?;
             let seed = load_seed()?;
+            seed.serves(chain)?;
             let port = port.unwrap_or(chain.rpc_port());
             probe::ask_alive(
                 chain,
@@ -157,6 +158,7 @@ pub(super) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result
     let config = global.load()?;
     let chains = select(&config, &names)?;
     let seed = load_seed()?;
+    seed.serves_all(chains.iter().copied())?;
     let answers = probe::answers(&chains, &seed, timeout);
     let name_w = super::column_width("NAME", chains.iter().map(|c| c.name.len()));
     let host_w = super::column_width("HOST", chains.iter().map(|c| rpc_host(c).len()));
@@ -198,6 +200,7 @@ pub(super) fn wait(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u
     let config = global.load()?;
     let chains = select(&config, &names)?;
     let seed = load_seed()?;
+    seed.serves_all(chains.iter().copied())?;
     let names: Vec<&str> = chains.iter().map(|c| c.name.as_str()).collect();
     info!(
         "waiting up to {} for {}",
@@ -245,6 +248,7 @@ pub(super) fn iguana_startup(global: &mut Global, parser: &mut lexopt::Parser) -
     }
     let config = global.load_with_elected()?;
     let seed = load_seed()?;
+    seed.require_master("iguana's start-up (it derives every chain's credentials)")?;
     let env = |name: &str| -> Option<OsString> { env(name) };
     let passphrase = crate::secrets::passphrase::load(&env)?;
     let home = home_dir(home)?;

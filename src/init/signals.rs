@@ -129,9 +129,6 @@ pub struct Signals {
     original_mask: SigSet,
     /// SIGPIPE was ignored when the init started (std ignores it since).
     pipe_ignored_at_start: bool,
-    /// SIGCHLD was ignored when the init started (the init restores the
-    /// default for itself).
-    chld_ignored_at_start: bool,
 }
 
 /// One signal taken from the pending set.
@@ -170,10 +167,10 @@ impl Signals {
         // signal stays ignored across posix_spawn and exec by itself, and
         // every handler (std's SIGSEGV one) is reset to the default by them.
         let pipe_ignored_at_start = SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed);
-        let chld_ignored_at_start = disposition_is_ignore(libc::SIGCHLD);
         // With SIGCHLD ignored the kernel reaps children itself and their exit
-        // statuses are lost: the init needs the default back.
-        if chld_ignored_at_start {
+        // statuses are lost: the init needs the default back (and the child
+        // gets it too: see spawn.rs).
+        if disposition_is_ignore(libc::SIGCHLD) {
             set_disposition(libc::SIGCHLD, libc::SIG_DFL);
         }
 
@@ -181,7 +178,6 @@ impl Signals {
             handled,
             original_mask,
             pipe_ignored_at_start,
-            chld_ignored_at_start,
         })
     }
 
@@ -236,13 +232,6 @@ impl Signals {
             set.add(Signal::SIGPIPE);
         }
         set
-    }
-
-    /// SIGCHLD was ignored at start: the child must get it ignored too, and
-    /// posix_spawn can only set signals to the default, so the init ignores
-    /// it itself while spawning (see spawn.rs).
-    pub fn chld_ignored_at_start(&self) -> bool {
-        self.chld_ignored_at_start
     }
 }
 

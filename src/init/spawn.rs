@@ -7,9 +7,9 @@
 //!   (`POSIX_SPAWN_SETSIGMASK`), set by glibc last, after the dispositions;
 //! - its dispositions: SIGPIPE back to the default unless it was ignored at
 //!   start (`POSIX_SPAWN_SETSIGDEF`); handlers are reset by glibc and exec,
-//!   ignored signals stay ignored. SIGCHLD ignored at start is the one case
-//!   posix_spawn cannot express (it only resets to the default): the init
-//!   ignores SIGCHLD itself while it spawns, see [`start`];
+//!   ignored signals stay ignored, but for SIGCHLD: posix_spawn can only reset
+//!   to the default, so a SIGCHLD ignored at start reaches the child as the
+//!   default (see [`start`]);
 //! - its own process group (`POSIX_SPAWN_SETPGROUP`), and with a terminal the
 //!   foreground of it (glibc's `posix_spawn_file_actions_addtcsetpgrp_np`).
 //!
@@ -32,7 +32,7 @@ use rustix::fs::Access;
 use rustix::io::Errno;
 
 use super::Spawn;
-use super::signals::{self, Signals};
+use super::signals::Signals;
 use crate::exit;
 
 /// PATH when the child's environment has none (glibc's and Docker's default).
@@ -57,13 +57,6 @@ pub enum SpawnError {
         what: &'static str,
         source: io::Error,
     },
-    /// SIGCHLD was ignored when the init started, and the child ended in
-    /// the moment the init ignored it too (see [`start`]).
-    #[error(
-        "`{program}` ended as it started and the kernel discarded its status \
-         (SIGCHLD was ignored when dokomodo started)"
-    )]
-    StatusLost { program: String },
 }
 
 impl SpawnError {
@@ -73,7 +66,6 @@ impl SpawnError {
             SpawnError::CannotExecute { .. } => exit::CANNOT_EXECUTE,
             SpawnError::NulByte { .. } | SpawnError::Chdir { .. } => exit::CONFIG,
             SpawnError::System { .. } => exit::IO,
-            SpawnError::StatusLost { .. } => exit::SOFTWARE,
         }
     }
 }
@@ -108,15 +100,10 @@ pub fn start(spawn: &Spawn, signals: &Signals) -> Result<pid_t, SpawnError> {
     let argv = exec_array(&prepared.argv);
     let envp = exec_array(&prepared.envp);
 
-    // posix_spawn can set a signal to the default, never to ignored: the
-    // child copies the init's SIGCHLD disposition when it is created. While
-    // the init ignores SIGCHLD, a child that exits is reaped by the kernel
-    // and its status is lost; the window is from the child's exec to the
-    // line after the loop, and only when SIGCHLD was ignored at start.
-    let chld = signals.chld_ignored_at_start();
-    if chld {
-        signals::set_disposition(libc::SIGCHLD, libc::SIG_IGN);
-    }
+    // SIGCHLD ignored at start is not passed on: posix_spawn can only set a
+    // signal to the default, and ignoring it in the init while it spawns
+    // lets the kernel reap a child that exits at once, losing its status.
+    // The child gets SIGCHLD's default, which every daemon expects.
     // execvp's search: skip entries where the file is missing, remember a
     // permission error, stop at any other error.
     let mut result = Err(libc::ENOENT);
@@ -140,25 +127,11 @@ pub fn start(spawn: &Spawn, signals: &Signals) -> Result<pid_t, SpawnError> {
             }
         }
     }
-    if chld {
-        signals::set_disposition(libc::SIGCHLD, libc::SIG_DFL);
-    }
     match result {
-        Ok(pid) if chld && status_lost(pid) => Err(SpawnError::StatusLost { program }),
         Ok(pid) => Ok(pid),
         // glibc has reaped a child whose exec failed.
         Err(errno) => Err(describe(spawn, &program, errno)),
     }
-}
-
-/// The child was reaped by the kernel: it is no longer a child of the init.
-fn status_lost(pid: pid_t) -> bool {
-    use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
-    let Some(pid) = Pid::from_raw(pid) else {
-        return true;
-    };
-    let peek = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
-    matches!(waitid(WaitId::Pid(pid), peek), Err(Errno::CHILD))
 }
 
 /// glibc's spawn attributes and file actions for the child, destroyed on

@@ -31,7 +31,9 @@ Options:
   --no-build             no build sections: pull the images from a registry
   --yaml-file PATH       the host file mounted at /etc/dokomodo/notary.yaml
                          (default: the --config path); relative to the compose file
-  --secrets-dir DIR      the host directory holding dokomodo_seed and
+  --secrets-dir DIR      the host directory holding each chain's secret
+                         (<service>_seed, from `dokomodo secret --chain NAME`),
+                         and iguana's dokomodo_seed (the master) and
                          wallet_passphrase (default ./secrets)
   --subnet CIDR          the containers' IPv4 network (default: taken from rpc.allow);
                          rpc.allow must cover it or list iguana's address in it
@@ -511,6 +513,12 @@ pub fn generate(config: &Config, opts: &Options) -> Result<String, ComposeError>
 
 /// Double-quoted YAML scalar for an operator-supplied string; `$` is doubled
 /// because compose interpolates it.
+/// The compose secret (and the file in --secrets-dir) holding a chain's own
+/// secret: `<service>_seed`, mounted at the daemon's /run/secrets/dokomodo_seed.
+fn chain_secret_name(p: &Planned) -> String {
+    format!("{}_seed", p.service)
+}
+
 fn quoted(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
@@ -605,12 +613,20 @@ impl Writer<'_> {
         }
         self.line("");
         self.line("secrets:");
-        let _ = writeln!(
-            self.out,
-            "  dokomodo_seed:\n    file: {}",
-            quoted(&self.secret_file("dokomodo_seed"))
-        );
+        for p in self.planned {
+            let name = chain_secret_name(p);
+            let _ = writeln!(
+                self.out,
+                "  {name}:\n    file: {}",
+                quoted(&self.secret_file(&name))
+            );
+        }
         if self.opts.iguana {
+            let _ = writeln!(
+                self.out,
+                "  dokomodo_seed:\n    file: {}",
+                quoted(&self.secret_file("dokomodo_seed"))
+            );
             let _ = writeln!(
                 self.out,
                 "  wallet_passphrase:\n    file: {}",
@@ -632,16 +648,28 @@ impl Writer<'_> {
         self.line("#");
         self.line("# Before `docker compose up -d`: the secrets, never committed, readable by uid");
         self.line("# 10001 (the images' user; a compose file secret keeps the host file's owner):");
-        let _ = writeln!(
-            self.out,
-            "#   {}  the seed every container derives RPC credentials from",
-            self.secret_file("dokomodo_seed")
-        );
         if self.opts.iguana {
+            let _ = writeln!(
+                self.out,
+                "#   {}  the master seed, iguana's only: it derives every chain's credentials",
+                self.secret_file("dokomodo_seed")
+            );
             let _ = writeln!(
                 self.out,
                 "#   {}  iguana's wallet passphrase",
                 self.secret_file("wallet_passphrase")
+            );
+        }
+        self.line(
+            "# and each daemon's own chain secret, derived from the master, so that a daemon's",
+        );
+        self.line("# container holds its own chain's credentials and no other's:");
+        for p in self.planned {
+            let _ = writeln!(
+                self.out,
+                "#   dokomodo secret --chain {} > {}",
+                p.chain.name,
+                self.secret_file(&chain_secret_name(p))
             );
         }
         match (self.net.subnet, self.net.iguana_ip) {
@@ -722,7 +750,6 @@ impl Writer<'_> {
                 "{indent}build:\n{indent}  context: .\n{indent}  dockerfile: Dockerfile.komodod"
             );
         }
-        let _ = writeln!(self.out, "{indent}secrets:\n{indent}  - dokomodo_seed");
     }
 
     /// A coin's own image (LTC: dokomodo/litecoind, from Dockerfile.litecoind),
@@ -776,6 +803,12 @@ impl Writer<'_> {
             self.out,
             "    environment:\n      DOKOMODO_CHAIN: {}",
             chain.name
+        );
+        let _ = writeln!(
+            self.out,
+            "    # {}'s own secret, where dokomodo reads the seed: never the master.\n    secrets:\n      - source: {}\n        target: dokomodo_seed",
+            chain.name,
+            chain_secret_name(p)
         );
         if p.placement == Placement::Service {
             let _ = writeln!(
@@ -1008,6 +1041,19 @@ mod tests {
             );
         }
         assert!(iguana.contains("- wallet_passphrase") && iguana.contains("- dokomodo_seed"));
+        // Each daemon gets its own chain's secret where the seed is read; the
+        // master is iguana's only.
+        for name in ["kmd", "beer", "pizza"] {
+            let daemon = service(&text, name).join("\n");
+            assert!(
+                daemon.contains(&format!(
+                    "    secrets:\n      - source: {name}_seed\n        target: dokomodo_seed"
+                )),
+                "{daemon}"
+            );
+            assert!(!daemon.contains("- dokomodo_seed"), "{daemon}");
+        }
+        assert_eq!(text.matches("- dokomodo_seed").count(), 1, "{text}");
         assert!(iguana.contains("- \"13848:13848\""));
         assert!(iguana.contains("\"/usr/local/bin/dokomodo\", \"health\"]"));
     }
@@ -1024,6 +1070,10 @@ mod tests {
             "      DOKOMODO_MYIPADDR: ${DOKOMODO_MYIPADDR:?set DOKOMODO_MYIPADDR to this notary's public IPv4 address (or iguana.myipaddr in the YAML)}\n",
             "volumes:\n  kmd-data: {}\n  beer-data: {}\n  pizza-data: {}\n  iguana-data: {}\n",
             "  dokomodo_seed:\n    file: \"./secrets/dokomodo_seed\"\n",
+            "  kmd_seed:\n    file: \"./secrets/kmd_seed\"\n",
+            "  beer_seed:\n    file: \"./secrets/beer_seed\"\n",
+            "  pizza_seed:\n    file: \"./secrets/pizza_seed\"\n",
+            "#   dokomodo secret --chain BEER > ./secrets/beer_seed\n",
             "  wallet_passphrase:\n    file: \"./secrets/wallet_passphrase\"\n",
             "        source: \"./notary.yaml\"\n        target: /etc/dokomodo/notary.yaml\n        read_only: true\n",
             "  notary:\n    ipam:\n      config:\n        - subnet: 172.20.0.0/16\n",

@@ -533,6 +533,10 @@ impl Steps<'_> {
         let (host, port) = (probe::rpc_host(chain), chain.rpc_port());
         let start = Instant::now();
         let mut reported = false;
+        self.board.set(
+            &chain.name,
+            State::Waiting(format!("waiting for its daemon at {host}:{port} to answer")),
+        );
         loop {
             let slice = if self.options.keep_waiting {
                 Duration::from_secs(60)

@@ -314,6 +314,9 @@ fn parse_response(buf: &[u8], eof: bool) -> Result<Parsed, String> {
         let Some((name, value)) = line.split_once(':') else {
             return Err(format!("bad HTTP header line `{}`", printable(line)));
         };
+        // Real iguana writes `Content-Length :       51`: a space before the
+        // colon, which strict HTTP refuses and its clients read anyway.
+        let name = name.trim_end();
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
             length = Some(
@@ -605,6 +608,22 @@ mod tests {
             Parsed::Done(r) => r,
             Parsed::Incomplete => panic!("incomplete: {buf:?}"),
         }
+    }
+
+    #[test]
+    fn iguanas_space_before_the_colon_still_bounds_the_body() {
+        // As real iguana writes its headers (seen with its build of dPoW).
+        let r = done(
+            "HTTP/1.1 200 OK\r\nContent-Length :       5\r\nCache-Control : no-cache\r\n\r\nhello",
+        );
+        assert_eq!(r.body.as_slice(), &b"hello"[..]);
+        assert_eq!(
+            parse_response(
+                b"HTTP/1.1 200 OK\r\nContent-Length :       5\r\n\r\nhel",
+                false
+            ),
+            Ok(Parsed::Incomplete)
+        );
     }
 
     #[test]

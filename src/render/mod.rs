@@ -385,6 +385,27 @@ mod tests {
 
     const YAML: &str = "rpc: {allow: [172.20.0.0/16]}\naddnode: [78.47.196.146]\nchains:\n  KMD: {}\n  BEER: {ac_supply: 100000000}\n";
 
+    /// A daemon given its chain's secret (`secrets::chain`) instead of the
+    /// master writes byte-identical files.
+    #[test]
+    fn a_chain_secret_renders_what_the_master_renders() {
+        let c = config(YAML);
+        let master = seed();
+        for chain in &c.chains {
+            let text = crate::secrets::chain::text(&creds::Keys::new(&master), chain);
+            let own = Seed::from_bytes(text.into_bytes(), Source::Env).unwrap();
+            let (a, b) = (daemon(&c, chain, &master), daemon(&c, chain, &own));
+            assert_eq!(a.dirs, b.dirs);
+            let files = |p: &Plan| -> Vec<(PathBuf, String)> {
+                p.files
+                    .iter()
+                    .map(|f| (f.path.clone(), f.contents.clone()))
+                    .collect()
+            };
+            assert_eq!(files(&a), files(&b), "{}", chain.name);
+        }
+    }
+
     #[test]
     fn komodod_conf_for_beer() {
         let c = config(YAML);

@@ -62,46 +62,105 @@ pub fn for_chain(seed: &Seed, chain: &Chain) -> Credentials {
     Keys::new(seed).for_chain(chain)
 }
 
-/// The seed keyed into HMAC-SHA256 once. Keying hashes two blocks; each MAC
-/// from a copy of the keyed state then hashes two more instead of four,
-/// which halves the hashing when one render derives every chain's
-/// credentials (the iguana role). As secret as the seed itself.
-pub struct Keys(Hmac<Sha256>);
+/// What a chain's credentials are made of: the first 8 bytes of
+/// mac(rpcuser) and all 32 of mac(rpcpassword). It is also the payload of
+/// the chain's secret (`secrets::chain`), so a daemon given that secret
+/// writes the very credentials the master seed gives: one function,
+/// `credentials`, turns either into the conf's lines.
+pub struct Material {
+    pub user: [u8; 8],
+    pub pass: [u8; 32],
+}
+
+impl Material {
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            rpcuser: format!("user{}", hex(&self.user)),
+            rpcpassword: format!("pass{}", hex(&self.pass)),
+        }
+    }
+}
+
+impl Clone for Material {
+    fn clone(&self) -> Material {
+        Material {
+            user: self.user,
+            pass: self.pass,
+        }
+    }
+}
+
+impl Drop for Material {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.user);
+        zeroize::Zeroize::zeroize(&mut self.pass);
+    }
+}
+
+/// The secret keyed for deriving. From the master seed: the seed keyed into
+/// HMAC-SHA256 once. Keying hashes two blocks; each MAC from a copy of the
+/// keyed state then hashes two more instead of four, which halves the
+/// hashing when one render derives every chain's credentials (the iguana
+/// role). As secret as the seed itself. From a chain secret: that chain's
+/// material, already derived.
+pub struct Keys(Keyed);
+
+enum Keyed {
+    Master(Hmac<Sha256>),
+    Chain(Material),
+}
 
 impl Keys {
     pub fn new(seed: &Seed) -> Keys {
+        if let Some(material) = seed.chain_material() {
+            return Keys(Keyed::Chain(material.clone()));
+        }
         // HMAC accepts keys of any length, so this cannot fail.
         let Ok(mac) = <Hmac<Sha256> as Mac>::new_from_slice(seed.expose()) else {
             unreachable!("HMAC takes keys of any length")
         };
-        Keys(mac)
+        Keys(Keyed::Master(mac))
+    }
+
+    /// The material of the chain with this ac_name and datadir. A chain
+    /// secret holds one chain's material and gives it for any identity: the
+    /// commands refuse it for another chain first (`Seed::serves`), and if
+    /// one did not, the other chain's daemon would refuse the credentials;
+    /// no chain's credentials but its own can come out of it.
+    pub fn material(&self, ac_name: &str, datadir: &str) -> Material {
+        match &self.0 {
+            Keyed::Chain(material) => material.clone(),
+            Keyed::Master(keyed) => {
+                let mut user = mac(keyed, "rpcuser", ac_name, datadir);
+                let pass = mac(keyed, "rpcpassword", ac_name, datadir);
+                let mut short = [0u8; 8];
+                short.copy_from_slice(&user[..8]);
+                zeroize::Zeroize::zeroize(&mut user);
+                Material { user: short, pass }
+            }
+        }
     }
 
     /// The credentials of the chain with this ac_name and datadir.
     pub fn derive(&self, ac_name: &str, datadir: &str) -> Credentials {
-        let user = self.mac("rpcuser", ac_name, datadir);
-        let pass = self.mac("rpcpassword", ac_name, datadir);
-        Credentials {
-            rpcuser: format!("user{}", hex(&user[..8])),
-            rpcpassword: format!("pass{}", hex(&pass)),
-        }
+        self.material(ac_name, datadir).credentials()
     }
 
     pub fn for_chain(&self, chain: &Chain) -> Credentials {
         let (ac_name, datadir) = identity(chain);
         self.derive(ac_name, datadir)
     }
+}
 
-    fn mac(&self, purpose: &str, ac_name: &str, datadir: &str) -> [u8; 32] {
-        let mut mac = self.0.clone();
-        for (i, part) in [VERSION, purpose, ac_name, datadir].iter().enumerate() {
-            if i > 0 {
-                mac.update(&[0]);
-            }
-            mac.update(part.as_bytes());
+fn mac(keyed: &Hmac<Sha256>, purpose: &str, ac_name: &str, datadir: &str) -> [u8; 32] {
+    let mut mac = keyed.clone();
+    for (i, part) in [VERSION, purpose, ac_name, datadir].iter().enumerate() {
+        if i > 0 {
+            mac.update(&[0]);
         }
-        mac.finalize().into_bytes().into()
+        mac.update(part.as_bytes());
     }
+    mac.finalize().into_bytes().into()
 }
 
 pub fn hex(bytes: &[u8]) -> String {

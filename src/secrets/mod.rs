@@ -1,5 +1,7 @@
-//! The secrets: the seed and what is derived from it, and the wallet passphrase.
+//! The secrets: the seed (a master seed, or one chain's secret) and what is
+//! derived from it, and the wallet passphrase.
 
+pub mod chain;
 pub mod creds;
 pub mod keys;
 pub mod passphrase;

@@ -4,6 +4,11 @@
 //! value), the Docker/compose secret `/run/secrets/dokomodo_seed`. Kubernetes
 //! Secret volumes are a symlink through `..data`; plain path resolution
 //! follows it. Errors name the source, never the value.
+//!
+//! Each source holds either the master seed or one chain's secret
+//! (`secrets::chain`, recognised by its `dkc1-` prefix). A chain secret
+//! serves only its own chain's daemon: `serves` and `require_master` are
+//! the checks the commands make before deriving anything.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -12,6 +17,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use zeroize::Zeroize;
+
+use crate::config::Chain;
+use crate::secrets::chain::{self, ChainSecret};
+use crate::secrets::creds::Material;
 
 pub const FILE_VAR: &str = "DOKOMODO_SEED_FILE";
 pub const VALUE_VAR: &str = "DOKOMODO_SEED";
@@ -46,34 +55,103 @@ impl fmt::Display for Source {
     }
 }
 
-/// The seed. It has no Debug or Display that could print it, and its memory is
-/// overwritten when it is dropped.
+/// The seed: the master, or one chain's secret. It has no Debug or Display
+/// that could print it, and its memory is overwritten when it is dropped.
 pub struct Seed {
     bytes: Vec<u8>,
     pub source: Source,
+    chain: Option<ChainSecret>,
 }
 
 impl Seed {
     /// Builds a seed from bytes already read (tests, benchmarks).
     pub fn from_bytes(bytes: Vec<u8>, source: Source) -> Result<Seed, SecretError> {
-        let bytes = strip_newline(bytes);
+        let mut bytes = strip_newline(bytes);
+        if chain::looks_like(&bytes) {
+            let parsed = chain::parse(&bytes);
+            return match parsed {
+                Ok(secret) => Ok(Seed {
+                    bytes,
+                    source,
+                    chain: Some(secret),
+                }),
+                Err(reason) => {
+                    bytes.zeroize();
+                    Err(SecretError::BadChainSecret {
+                        origin: source,
+                        reason,
+                    })
+                }
+            };
+        }
         if bytes.len() < MIN_LEN {
             return Err(SecretError::TooShort {
                 origin: source,
                 len: bytes.len(),
             });
         }
-        Ok(Seed { bytes, source })
+        Ok(Seed {
+            bytes,
+            source,
+            chain: None,
+        })
     }
 
     pub fn expose(&self) -> &[u8] {
         &self.bytes
     }
+
+    /// The chain this secret belongs to, when it is a chain secret.
+    pub fn chain_name(&self) -> Option<&str> {
+        self.chain.as_ref().map(|c| c.name.as_str())
+    }
+
+    /// A chain secret's material (`creds::Keys` uses it as it is).
+    pub(crate) fn chain_material(&self) -> Option<&Material> {
+        self.chain.as_ref().map(|c| &c.material)
+    }
+
+    /// Can this secret derive `chain`'s credentials? The master can derive
+    /// every chain's; a chain secret only its own chain's.
+    pub fn serves(&self, chain: &Chain) -> Result<(), SecretError> {
+        match self.chain_name() {
+            Some(owner) if owner != chain.name => Err(SecretError::OtherChain {
+                origin: self.source.clone(),
+                owner: owner.to_owned(),
+                chain: chain.name.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// `serves` for each chain, in order.
+    pub fn serves_all<'c>(
+        &self,
+        chains: impl IntoIterator<Item = &'c Chain>,
+    ) -> Result<(), SecretError> {
+        chains.into_iter().try_for_each(|chain| self.serves(chain))
+    }
+
+    /// For what needs every chain's credentials or the master itself: the
+    /// iguana role, `secret`. `what` names it in the message.
+    pub fn require_master(&self, what: &str) -> Result<(), SecretError> {
+        match self.chain_name() {
+            Some(owner) => Err(SecretError::NotMaster {
+                origin: self.source.clone(),
+                owner: owner.to_owned(),
+                what: what.to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl fmt::Debug for Seed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Seed(<{} bytes from {}>)", self.bytes.len(), self.source)
+        match self.chain_name() {
+            Some(name) => write!(f, "Seed(<chain secret of {name} from {}>)", self.source),
+            None => write!(f, "Seed(<{} bytes from {}>)", self.bytes.len(), self.source),
+        }
     }
 }
 
@@ -117,6 +195,25 @@ pub enum SecretError {
     TooShort { origin: Source, len: usize },
     #[error("the seed secret {path} is larger than {} KiB", MAX_LEN >> 10)]
     TooLarge { path: PathBuf },
+    #[error("the {origin} starts like a chain secret but is {reason}")]
+    BadChainSecret {
+        origin: Source,
+        reason: chain::Malformed,
+    },
+    #[error(
+        "the {origin} is the chain secret of {owner}, not of {chain}: use {chain}'s (`dokomodo secret --chain {chain}`) or the master seed"
+    )]
+    OtherChain {
+        origin: Source,
+        owner: String,
+        chain: String,
+    },
+    #[error("the {origin} is the chain secret of {owner}; {what} needs the master seed")]
+    NotMaster {
+        origin: Source,
+        owner: String,
+        what: String,
+    },
 }
 
 /// Is any seed source configured or present? (`check` validates the seed only then.)

@@ -430,27 +430,42 @@ pub struct SeedFile {
 }
 
 impl SeedFile {
+    /// The secrets directory compose.yaml reads: the master seed
+    /// (`dokomodo_seed`, iguana's), each chain's secret (`<service>_seed`,
+    /// made with `dokomodo secret --chain NAME` as the header of compose.yaml
+    /// says) and the wallet passphrase.
     pub fn new(value: &str, owner: u32) -> SeedFile {
-        use std::os::unix::fs::PermissionsExt;
         let dir = TempDir::new("seed");
-        // The wallet passphrase travels beside the seed, as compose.yaml's
-        // second secret.
-        for (name, contents) in [
-            ("dokomodo_seed", value),
-            ("wallet_passphrase", WALLET_PASSPHRASE),
-        ] {
-            let path = dir.write(name, format!("{contents}\n"));
+        let seed = SeedFile {
+            dir,
+            value: value.to_owned(),
+        };
+        seed.write_all(owner);
+        seed
+    }
+
+    fn write_all(&self, owner: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![
+            ("dokomodo_seed".to_owned(), self.value.clone()),
+            // The wallet passphrase travels beside the seed, as compose.yaml's
+            // second secret.
+            ("wallet_passphrase".to_owned(), WALLET_PASSPHRASE.to_owned()),
+        ];
+        files.extend(
+            CHAINS
+                .iter()
+                .map(|c| (format!("{}_seed", c.service), self.chain_secret(c.name))),
+        );
+        for (name, contents) in files {
+            let path = self.dir.write(&name, format!("{contents}\n"));
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
             if std::os::unix::fs::chown(&path, Some(owner), Some(0)).is_err() {
                 // Not root: readable by all, inside a directory only we can enter.
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-                std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+                std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o700))
                     .unwrap();
             }
-        }
-        SeedFile {
-            dir,
-            value: value.to_owned(),
         }
     }
 
@@ -462,11 +477,27 @@ impl SeedFile {
         self.dir.path().join("wallet_passphrase")
     }
 
-    /// A new seed in the same file (same inode, owner and mode), as an
-    /// operator rotating it in place: the bind mounts see it at once.
+    /// A new seed in the same files (same inodes, owner and mode), as an
+    /// operator rotating it in place: the master, and each chain's secret made
+    /// again from it. The bind mounts see them at once.
     pub fn rewrite(&mut self, value: &str) {
         std::fs::write(self.path(), format!("{value}\n")).unwrap();
         self.value = value.to_owned();
+        for chain in &CHAINS {
+            let secret = self.chain_secret(chain.name);
+            let path = self.dir.path().join(format!("{}_seed", chain.service));
+            std::fs::write(path, format!("{secret}\n")).unwrap();
+        }
+    }
+
+    /// What `dokomodo secret --chain NAME` prints for a chain of examples/notary.yaml.
+    pub fn chain_secret(&self, chain: &str) -> String {
+        let out = run(Command::new(env!("CARGO_BIN_EXE_dokomodo"))
+            .args(["--config", EXAMPLE_YAML, "secret", "--chain", chain])
+            .current_dir(ROOT)
+            .env_remove("DOKOMODO_SEED_FILE")
+            .env("DOKOMODO_SEED", &self.value));
+        text(&out.stdout).trim_end().to_owned()
     }
 
     /// What `dokomodo creds` derives for a chain of examples/notary.yaml.
@@ -490,6 +521,7 @@ impl SeedFile {
     pub fn secrets(&self) -> Vec<String> {
         let mut all = vec![self.value.clone(), WALLET_PASSPHRASE.to_owned()];
         all.extend(CHAINS.iter().map(|c| self.creds(c.name).1));
+        all.extend(CHAINS.iter().map(|c| self.chain_secret(c.name)));
         all
     }
 }
@@ -799,6 +831,10 @@ fn compose(seed: PathBuf, network: Option<&Network>, args: &[&str]) -> Command {
     cmd.current_dir(ROOT)
         .args(args)
         .env("DOKOMODO_TEST_RUN", run_id())
+        .env(
+            "DOKOMODO_SECRETS_DIR",
+            seed.parent().expect("the seed is in a directory"),
+        )
         .env("DOKOMODO_SEED_SECRET_FILE", seed)
         .env("DOKOMODO_WALLET_PASSPHRASE_SECRET_FILE", passphrase)
         // What compose.yaml requires of an operator; the override replaces the image.
