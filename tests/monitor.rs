@@ -574,3 +574,109 @@ fn a_real_prometheus_scrapes_the_monitor() {
     );
     assert!(last.contains(r#""job":"dokomodo""#), "{last}");
 }
+
+/// The stand-in binaries `cargo test --workspace` builds beside this test's
+/// binary; `None` (skipped) when they were not built, a failure where CI=true.
+fn standin(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent()?.parent()?.join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is missing: cargo test --workspace builds it",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {} is missing (cargo build -p dokomodo-standins)",
+        path.display()
+    );
+    None
+}
+
+/// A stand-in process, killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn monitor_against_stand_in_daemons_passes_promtool() {
+    let Some(komodod) = standin("komodod-standin") else {
+        return;
+    };
+    let (kmd_port, beer_port) = (free_port(), free_port());
+    let y = yaml(&[("KMD", kmd_port), ("BEER", beer_port)]);
+    let run = Run::new(&y).seed();
+    let home = run.home();
+    for chain in ["KMD", "BEER"] {
+        Run::new(&y)
+            .seed()
+            .args(&[
+                "render",
+                "daemon",
+                "--chain",
+                chain,
+                "--home",
+                home.to_str().unwrap(),
+            ])
+            .status(0);
+    }
+    let start = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(&komodod);
+        cmd.args(args)
+            .env("HOME", &home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Process(cmd.spawn().unwrap())
+    };
+    let _kmd = start(
+        &[],
+        &[
+            ("STANDIN_BLOCKS", "1000"),
+            ("STANDIN_CONNECTIONS", "8"),
+            ("STANDIN_NOTARIZED", "990"),
+            ("STANDIN_UTXOS", "60"),
+        ],
+    );
+    let _beer = start(
+        &["-ac_name=BEER", "-ac_supply=100000000"],
+        &[("STANDIN_BLOCKS", "77"), ("STANDIN_UTXOS", "1")],
+    );
+    Run::new(&y)
+        .seed()
+        .args(&["wait", "--timeout", "20"])
+        .status(0);
+    let iguana = Fake::start(None, iguana);
+    let m = monitor(&y, iguana.port, &["--upkeep", "0"]);
+    let body = get(m.port, "/metrics").1;
+    let got = samples(&body);
+    for line in [
+        r#"dokomodo_chain_up{chain="KMD"} 1"#,
+        r#"dokomodo_chain_up{chain="BEER"} 1"#,
+        r#"dokomodo_chain_blocks{chain="KMD"} 1000"#,
+        r#"dokomodo_chain_blocks_since_notarization{chain="KMD"} 10"#,
+        r#"dokomodo_chain_notarization_utxos{chain="KMD"} 60"#,
+        r#"dokomodo_chain_notarization_utxos{chain="BEER"} 1"#,
+        r#"dokomodo_chain_balance{chain="BEER"} 2.5001"#,
+    ] {
+        assert!(got.contains(&line), "{line} not in:\n{body}");
+    }
+    // The stand-in's notarised block is 600 s old.
+    let age = got
+        .iter()
+        .find_map(|l| l.strip_prefix(r#"dokomodo_chain_seconds_since_notarization{chain="KMD"} "#))
+        .unwrap_or_else(|| panic!("no notarisation age:\n{body}"));
+    let age: f64 = age.parse().unwrap();
+    assert!((600.0..700.0).contains(&age), "{age}");
+    check_metrics(&body);
+}
