@@ -254,9 +254,13 @@ impl Scrape {
             &mut out,
             gauge(
                 "dokomodo_chain_blocks_since_notarization",
-                "Blocks since the last notarised block.",
+                "Blocks since the last notarised block (absent before the first).",
             ),
-            &per_chain(&|s| Some(s.blocks? - s.notarized_height?)),
+            // Absent before the first notarisation (height 0), as the age is.
+            &per_chain(&|s| {
+                let notarized = s.notarized_height.filter(|h| *h > 0.0)?;
+                Some(s.blocks? - notarized)
+            }),
         );
         family(
             &mut out,
