@@ -347,7 +347,11 @@ pub fn unix_now() -> f64 {
 
 /// One scrape's worth of questions to the daemons and iguana.
 pub fn scrape(m: &Monitor) -> Scrape {
-    let samples = sample_chains(m);
+    // iguana is asked while the chains are, so a silent one costs one timeout.
+    let (samples, iguana_up) = std::thread::scope(|s| {
+        let iguana = s.spawn(|| iguana_answers(m.iguana_port, m.timeout).is_ok());
+        (sample_chains(m), iguana.join().unwrap_or(false))
+    });
     let status = std::fs::read_to_string(&m.status_file).ok();
     Scrape {
         chains: m
@@ -357,7 +361,7 @@ pub fn scrape(m: &Monitor) -> Scrape {
             .map(|c| c.name.clone())
             .zip(samples)
             .collect(),
-        iguana_up: iguana_answers(m.iguana_port, m.timeout).is_ok(),
+        iguana_up,
         dpow_active: dpow_active(&m.config, status.as_deref()),
         utxos_min: m.config.utxos.min,
         splits: m.splits.lock().map(|s| s.clone()).unwrap_or_default(),
