@@ -679,3 +679,44 @@ fn monitor_against_stand_in_daemons_passes_promtool() {
     assert!((600.0..700.0).contains(&age), "{age}");
     check_metrics(&body);
 }
+
+/// KMD with two notarisation UTXOs to the notary's address (the published
+/// passphrase vector's) and three to another.
+fn kmd_notary(method: &str) -> Option<String> {
+    Some(match method {
+        "listunspent" => {
+            let to = |addr: &str, i: usize| {
+                format!(
+                    r#"{{"txid":"aa","vout":{i},"address":"{addr}","amount":0.00010000,"spendable":true}}"#
+                )
+            };
+            let mut items: Vec<String> = (0..2).map(|i| to(NOTARY_ADDRESS, i)).collect();
+            items.extend((2..5).map(|i| to("RAny", i)));
+            format!("[{}]", items.join(","))
+        }
+        "getbalance" => "0.0005".to_owned(),
+        _ => return None,
+    })
+}
+
+const PASSPHRASE: &str = "myverysecretandstrongpassphrase_noneabletobrute";
+const NOTARY_ADDRESS: &str = "RVNKRr2uxPMxJeDwFnTKjdtiLtcs7UzCZn";
+
+#[test]
+fn with_the_passphrase_only_the_notarys_own_utxos_count() {
+    let names_only = yaml(&[("KMD", 1)]);
+    let kmd = Fake::start(Some(auth_for(&names_only, "KMD")), kmd_notary);
+    let y = yaml(&[("KMD", kmd.port)]);
+    let run = Run::new(&y).seed();
+    let pass = run
+        .dir
+        .write("secrets/wallet_passphrase", format!("{PASSPHRASE}\n"));
+    let run = run.env("DOKOMODO_WALLET_PASSPHRASE_FILE", pass.to_str().unwrap());
+    let (out, _) = run.args(&["utxos"]).status(0);
+    assert_eq!(
+        out,
+        "NAME  UTXOS    MIN             BALANCE  STATE\nKMD       2      2          0.00050000  ok\n"
+    );
+    let (out, _) = Run::new(&y).seed().args(&["utxos"]).status(0);
+    assert!(out.contains("KMD       5      2"), "{out}");
+}
