@@ -3,6 +3,7 @@
 
 mod import;
 mod keys;
+mod monitor;
 mod probe;
 
 use std::ffi::OsString;
@@ -46,6 +47,8 @@ Commands:
   wait [--timeout S] [NAME...]   block until the chains' RPC answers
   compose [OPTIONS] [NAME...]    print a Docker Compose file for the chains
   keys [--wif]                   the notary's pubkey and addresses from the wallet passphrase
+  utxos [NAME...]                each coin's notarisation UTXOs and balance; exit 1 when low
+  monitor --listen ADDR:PORT     serve Prometheus metrics; split UTXOs when low
   import LIST.json               print a notary YAML with upstream's assetchains
                                  (merged into --config's YAML when given)
 
@@ -165,6 +168,8 @@ fn dispatch(args: Vec<OsString>) -> Result<u8> {
         "compose" => compose(&mut global, &mut parser),
         "keys" => keys::keys(&mut global, &mut parser),
         "import" => import::command(&mut global, &mut parser),
+        "utxos" => monitor::utxos(&mut global, &mut parser),
+        "monitor" => monitor::monitor(&mut global, &mut parser),
         "help" => print(USAGE),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
     }

@@ -35,6 +35,8 @@ pub struct Config {
     /// The user the daemons run as when dokomodo starts as root.
     pub user: Option<String>,
     pub iguana: Iguana,
+    /// `utxos:`: how many notarisation UTXOs each coin should keep (`utxos`, `monitor`).
+    pub utxos: Utxos,
     /// In the order the YAML lists them.
     pub chains: Vec<Chain>,
 }
@@ -59,6 +61,22 @@ pub struct Iguana {
     /// `elected_file`: the season's elected file, read with the YAML and
     /// rendered into iguana's working directory as the file it reads.
     pub elected_file: Option<ElectedFile>,
+}
+
+/// `utxos:` of the YAML: a coin with fewer than `min` notarisation-size
+/// UTXOs is low; the monitor then asks iguana to split `split` more
+/// (0: never split). Defaults are iguana's own for an assetchain
+/// (`dpow_checkutxo`, iguana/dpow/dpow_fsm.c: split 50 when 49 or fewer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Utxos {
+    pub min: u32,
+    pub split: u32,
+}
+
+impl Default for Utxos {
+    fn default() -> Self {
+        Utxos { min: 50, split: 50 }
+    }
 }
 
 /// An elected file named by the YAML.
@@ -590,7 +608,10 @@ fn escape_controls(s: &str) -> String {
 
 type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
-const TOP_KEYS: &[&str] = &["pubkey", "addnode", "rpc", "user", "iguana", "chains"];
+const TOP_KEYS: &[&str] = &[
+    "pubkey", "addnode", "rpc", "user", "iguana", "utxos", "chains",
+];
+const UTXOS_KEYS: &[&str] = &["min", "split"];
 const RPC_KEYS: &[&str] = &["allow"];
 const IGUANA_KEYS: &[&str] = &[
     "elected",
@@ -656,6 +677,7 @@ impl Validator<'_> {
         let mut rpc_allow = Vec::new();
         let mut user = None;
         let mut iguana = Iguana::default();
+        let mut utxos = Utxos::default();
         let mut chains_node = None;
         for (key, node) in entries {
             match key.name.as_str() {
@@ -664,6 +686,7 @@ impl Validator<'_> {
                 "rpc" => rpc_allow = self.rpc(node)?,
                 "user" => user = Some(self.user(node)?),
                 "iguana" => iguana = self.iguana(node)?,
+                "utxos" => utxos = self.utxos(node)?,
                 "chains" => chains_node = Some((key, node)),
                 // Extension keys hold anchors for `<<` merges, as in compose files.
                 name if name.starts_with("x-") => {}
@@ -684,6 +707,7 @@ impl Validator<'_> {
             rpc_allow,
             user,
             iguana,
+            utxos,
             chains,
         };
         self.cross_checks(&config, chains_node)?;
@@ -804,6 +828,32 @@ impl Validator<'_> {
             }
         }
         Ok(allow)
+    }
+
+    fn utxos(&self, node: &Node) -> Result<Utxos> {
+        let mut utxos = Utxos::default();
+        for (key, value) in self.map(node, &"utxos")? {
+            let (field, slot, low) = match key.name.as_str() {
+                "min" => ("utxos.min", &mut utxos.min, 1),
+                "split" => ("utxos.split", &mut utxos.split, 0),
+                _ => return Err(self.unknown_key(key, "utxos", UTXOS_KEYS)),
+            };
+            // iguana's own splits go up to 256 outputs (KMD); 1000 is far above any use.
+            match &value.value {
+                Value::Int(i) if (low..=1000).contains(i) => *slot = *i as u32,
+                other => {
+                    return Err(self.err(
+                        value.pos,
+                        &field,
+                        format!(
+                            "expected a count from {low} to 1000, found {}",
+                            kind_or_value(other)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(utxos)
     }
 
     fn iguana(&self, node: &Node) -> Result<Iguana> {
@@ -1803,6 +1853,14 @@ fn edit_distance(a: &str, b: &str) -> usize {
     rows[a.len()][b.len()]
 }
 
+/// An integer is named by its value in a range error, anything else by its kind.
+fn kind_or_value(value: &Value) -> String {
+    match value {
+        Value::Int(i) => i.to_string(),
+        other => other.kind().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1860,6 +1918,22 @@ mod tests {
         assert!(kmd.is_kmd());
         assert_eq!(kmd.conf_path(), Path::new(".komodo/komodo.conf"));
         assert_eq!(kmd.addnode, ["1.2.3.4"]);
+    }
+
+    #[test]
+    fn utxos_thresholds_and_their_defaults() {
+        let c = load("utxos: {min: 20, split: 0}\nchains:\n  KMD: {host: 127.0.0.1}\n").unwrap();
+        assert_eq!(c.utxos, Utxos { min: 20, split: 0 });
+        let d = load("chains:\n  KMD: {host: 127.0.0.1}\n").unwrap();
+        assert_eq!(d.utxos, Utxos { min: 50, split: 50 });
+        assert_eq!(
+            error("utxos: {min: 0}\nchains:\n  KMD: {host: 127.0.0.1}\n"),
+            "notary.yaml:1:14: utxos.min: expected a count from 1 to 1000, found 0"
+        );
+        assert_eq!(
+            error("utxos: {split: many}\nchains:\n  KMD: {host: 127.0.0.1}\n"),
+            "notary.yaml:1:16: utxos.split: expected a count from 0 to 1000, found a string"
+        );
     }
 
     #[test]

@@ -3,5 +3,7 @@
 
 pub mod compose;
 pub mod iguana;
+pub mod monitor;
 pub mod probe;
 pub mod rpc;
+pub mod utxos;

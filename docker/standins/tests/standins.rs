@@ -1203,3 +1203,109 @@ fn orphans_mode_exits_at_once_and_leaves_its_children_running() {
         }
     }
 }
+
+fn rpc_params(addr: &str, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "1.0", "id": "t", "method": method, "params": params});
+    let (status, reply) = http::post(
+        addr,
+        "/",
+        Some(&good_auth()),
+        body.to_string().as_bytes(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let reply: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
+    assert_eq!(status, 200, "{method}: {reply}");
+    reply["result"].clone()
+}
+
+#[test]
+fn the_monitors_calls_give_the_chain_state_of_the_environment() {
+    let port = free_port();
+    let _d = Daemon::ready(
+        home_with_conf("BEER", &standard_conf(port)),
+        &["-ac_name=BEER"],
+        &[
+            ("STANDIN_BLOCKS", "1000"),
+            ("STANDIN_LONGEST", "1002"),
+            ("STANDIN_CONNECTIONS", "8"),
+            ("STANDIN_NOTARIZED", "990"),
+            ("STANDIN_NOTARIZED_TIME", "1700000000"),
+            ("STANDIN_UTXOS", "3"),
+        ],
+    );
+    let addr = format!("127.0.0.1:{port}");
+    let info = rpc_params(&addr, "getinfo", json!([]));
+    assert_eq!(info["blocks"], 1000);
+    assert_eq!(info["longestchain"], 1002);
+    assert_eq!(info["connections"], 8);
+    assert_eq!(info["notarized"], 990);
+    let hash = info["notarizedhash"].as_str().unwrap().to_owned();
+    assert_eq!(hash.len(), 64);
+    let block = rpc_params(&addr, "getblock", json!([hash]));
+    assert_eq!(block["height"], 990);
+    assert_eq!(block["time"], 1_700_000_000);
+    let unspent = rpc_params(&addr, "listunspent", json!([]));
+    let amounts: Vec<f64> = unspent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["amount"].as_f64().unwrap())
+        .collect();
+    assert_eq!(amounts, [0.0001, 0.0001, 0.0001, 2.5]);
+    assert_eq!(rpc_params(&addr, "getbalance", json!([])), json!(2.5003));
+}
+
+#[test]
+fn a_chain_never_notarised_has_the_zero_hash_and_no_block_for_it() {
+    let port = free_port();
+    let _d = Daemon::ready(
+        home_with_conf("BEER", &standard_conf(port)),
+        &["-ac_name=BEER"],
+        &[],
+    );
+    let addr = format!("127.0.0.1:{port}");
+    let info = rpc_params(&addr, "getinfo", json!([]));
+    assert_eq!(info["notarized"], 0);
+    assert_eq!(info["notarizedhash"], "0".repeat(64));
+    let body =
+        json!({"jsonrpc": "1.0", "id": "t", "method": "getblock", "params": ["0".repeat(64)]});
+    let (status, reply) = http::post(
+        &addr,
+        "/",
+        Some(&good_auth()),
+        body.to_string().as_bytes(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(status, 500);
+    let reply: Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(reply["error"]["message"], "Block not found");
+    assert_eq!(
+        rpc_params(&addr, "listunspent", json!([]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn splitfunds_refuses_as_real_iguana_does_then_splits() {
+    let kmd_port = free_port();
+    let kmd = kmd_daemon(kmd_port);
+    let iguana = Iguana::start(&[]);
+    let split = |coin: &str| {
+        iguana.call(
+            json!({"agent": "iguana", "method": "splitfunds", "coin": coin,
+                           "satoshis": "10000", "sendflag": 1, "duplicates": 20}),
+        )
+    };
+    assert_eq!(split("KMD")["error"], "need to unlock wallet");
+    iguana.call(addcoin("KMD", &kmd.datadir.join("komodo.conf")));
+    iguana.unlock(PASSPHRASE);
+    assert_eq!(split("BEER")["error"], "need active coin");
+    let reply = split("KMD");
+    assert_eq!(reply["completed"], true, "{reply}");
+    assert_eq!(reply["txid"].as_str().unwrap().len(), 64);
+}

@@ -737,8 +737,15 @@ impl Rpc {
                 json!({"result": self.getinfo(), "error": null, "id": id}),
             ),
             "getblockchaininfo" if litecoind => answer(Ok(json!({
-                "chain": "main", "blocks": 0, "headers": 0, "standin": true
+                "chain": "main", "blocks": chain_state().blocks,
+                "headers": chain_state().longest, "standin": true
             }))),
+            "getnetworkinfo" if litecoind => answer(Ok(json!({
+                "connections": chain_state().connections, "standin": true
+            }))),
+            "getblock" => answer(self.getblock(&params)),
+            "listunspent" => answer(Ok(self.listunspent())),
+            "getbalance" => answer(Ok(self.getbalance())),
             "getblockcount" => answer(Ok(json!(0))),
             "importprivkey" => answer(self.importprivkey(&params)),
             "validateaddress" => answer(Ok(self.validateaddress(&params, !litecoind))),
@@ -885,22 +892,116 @@ impl Rpc {
         Ok(json!(true))
     }
 
+    /// getblock "hash": the notarised block (its height and time), else -5.
+    fn getblock(&self, params: &[Value]) -> Result<Value, (i64, &'static str)> {
+        let state = chain_state();
+        let hash = params.first().and_then(Value::as_str).unwrap_or("");
+        if state.notarized == 0 || hash != notarized_hash(&self.chain_name, state.notarized) {
+            return Err((-5, "Block not found"));
+        }
+        Ok(json!({"hash": hash, "height": state.notarized, "time": state.notarized_time}))
+    }
+
+    /// The wallet's address: the first imported key's, else the all-zero
+    /// hash160's (a valid address nobody holds).
+    fn wallet_address(&self) -> String {
+        let (pubtype, _) = self.types();
+        let hash = self.wallet().keys.first().copied().unwrap_or([0; 20]);
+        let mut payload = vec![pubtype];
+        payload.extend_from_slice(&hash);
+        keys::base58check_encode(&payload)
+    }
+
+    /// STANDIN_UTXOS outputs of 0.0001 and one of 2.5, to the wallet's address.
+    fn listunspent(&self) -> Value {
+        let address = self.wallet_address();
+        let n = chain_state().utxos;
+        let mut items: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"txid": notarized_hash("utxo", i + 1), "vout": i, "address": address,
+                       "amount": UTXO_AMOUNT, "confirmations": 10, "spendable": true})
+            })
+            .collect();
+        items.push(
+            json!({"txid": notarized_hash("change", 1), "vout": 0, "address": address,
+                          "amount": CHANGE_AMOUNT, "confirmations": 10, "spendable": true}),
+        );
+        Value::Array(items)
+    }
+
+    fn getbalance(&self) -> Value {
+        let sats = chain_state().utxos * 10_000 + 250_000_000;
+        json!(sats as f64 / 1e8)
+    }
+
     fn getinfo(&self) -> Value {
+        let state = chain_state();
         json!({
             "version": 3000300,
             "protocolversion": 170010,
             "name": self.chain_name,
             "rpcport": self.rpcport,
             "p2pport": self.rpcport - 1,
-            "blocks": 0,
-            "longestchain": 0,
-            "connections": 0,
+            "blocks": state.blocks,
+            "longestchain": state.longest,
+            "connections": state.connections,
+            "notarized": state.notarized,
+            "notarizedhash": notarized_hash(&self.chain_name, state.notarized),
+            "notarizedtxid": notarized_hash("txid", state.notarized),
             "notaryid": -1,
             "pubkey": self.pubkey,
             "standin": true,
         })
     }
 }
+
+/// The chain as the stand-in pretends it is, from the environment:
+/// STANDIN_BLOCKS (0), STANDIN_LONGEST (= blocks), STANDIN_CONNECTIONS (0),
+/// STANDIN_NOTARIZED (0: never notarised), STANDIN_NOTARIZED_TIME (unix
+/// seconds of the notarised block; default now - 600), STANDIN_UTXOS (0:
+/// notarisation-size outputs in the wallet).
+struct ChainState {
+    blocks: u64,
+    longest: u64,
+    connections: u64,
+    notarized: u64,
+    notarized_time: u64,
+    utxos: u64,
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn chain_state() -> ChainState {
+    let blocks = env_u64("STANDIN_BLOCKS").unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    ChainState {
+        blocks,
+        longest: env_u64("STANDIN_LONGEST").unwrap_or(blocks),
+        connections: env_u64("STANDIN_CONNECTIONS").unwrap_or(0),
+        notarized: env_u64("STANDIN_NOTARIZED").unwrap_or(0),
+        notarized_time: env_u64("STANDIN_NOTARIZED_TIME").unwrap_or(now.saturating_sub(600)),
+        utxos: env_u64("STANDIN_UTXOS").unwrap_or(0),
+    }
+}
+
+/// komodod's zero hash before the first notarisation, else a hash made up
+/// from the chain and height (stable across calls).
+fn notarized_hash(tag: &str, height: u64) -> String {
+    if height == 0 {
+        return "0".repeat(64);
+    }
+    keys::hex(&keys::sha256(format!("{tag}/{height}").as_bytes()))
+}
+
+/// A notarisation UTXO: 0.0001 coin, iguana's `DPOW_UTXOSIZE`.
+const UTXO_AMOUNT: f64 = 0.0001;
+/// Besides the notarisation UTXOs, one bigger output to split from.
+const CHANGE_AMOUNT: f64 = 2.5;
 
 fn rpc_error(id: Value, code: i64, message: &str) -> Value {
     json!({"result": null, "error": {"code": code, "message": message}, "id": id})
