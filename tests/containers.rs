@@ -29,6 +29,19 @@ fn the_compose_stack_authenticates_iguana_to_every_chain_and_stops_cleanly() {
     let stack = Stack::up(&seed);
     stack.assert_iguana_authenticated(1);
 
+    // The monitor beside iguana: every chain up, every coin under dPoW but
+    // LTC (which KMD notarises into), iguana up.
+    let metrics = stack.metrics();
+    for chain in &CHAINS {
+        let up = format!("dokomodo_chain_up{{chain=\"{}\"}} 1", chain.name);
+        assert!(metrics.contains(&up), "{up} not in:\n{metrics}");
+    }
+    for chain in ["KMD", "BEER", "PIZZA"] {
+        let active = format!("dokomodo_dpow_active{{chain=\"{chain}\"}} 1");
+        assert!(metrics.contains(&active), "{active} not in:\n{metrics}");
+    }
+    assert!(metrics.contains("dokomodo_iguana_up 1"), "{metrics}");
+
     // compose.yaml's container ports, published (on a host port of Docker's
     // choice: docker/compose.test.yaml).
     for chain in &CHAINS {

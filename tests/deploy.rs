@@ -157,9 +157,13 @@ fn compose_accepts(config: &str, expected_chains: usize) {
         .map(|n| n.to_ascii_lowercase())
         .collect();
     expected.push("iguana".to_owned());
+    expected.push("monitor".to_owned());
     expected.sort_unstable();
-    assert_eq!(services, expected, "one service per chain plus iguana");
-    assert_eq!(expected.len(), expected_chains + 1);
+    assert_eq!(
+        services, expected,
+        "one service per chain, iguana and its monitor"
+    );
+    assert_eq!(expected.len(), expected_chains + 2);
 
     // What compose itself makes of it: every daemon stops gracefully and
     // restarts, iguana waits for every chain to be healthy.
@@ -189,13 +193,16 @@ fn compose_accepts(config: &str, expected_chains: usize) {
         "KMD's RPC port must not be published:\n{normal}"
     );
     // Each daemon mounts its own chain's secret where the seed is read; the
-    // master (dokomodo_seed) is iguana's only.
+    // master (dokomodo_seed) is iguana's and its monitor's only.
     assert_eq!(
         normal.matches("- source: dokomodo_seed\n").count(),
-        1,
+        2,
         "{normal}"
     );
-    for service in expected.iter().filter(|s| *s != "iguana") {
+    for service in expected
+        .iter()
+        .filter(|s| *s != "iguana" && *s != "monitor")
+    {
         assert_eq!(
             normal
                 .matches(&format!("- source: {service}_seed\n"))
@@ -206,8 +213,8 @@ fn compose_accepts(config: &str, expected_chains: usize) {
     }
     assert_eq!(
         normal.matches("- source: ").count(),
-        expected.len() + 1,
-        "one seed per container, and iguana's wallet passphrase:\n{normal}"
+        expected.len() + 2,
+        "one seed per container, and the wallet passphrase of iguana and its monitor:\n{normal}"
     );
 }
 

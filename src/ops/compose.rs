@@ -600,6 +600,7 @@ impl Writer<'_> {
         }
         if self.opts.iguana {
             self.iguana_service();
+            self.monitor_service();
         }
         self.networks();
         self.line("# One volume per daemon, never shared: each container renders its own copy");
@@ -835,6 +836,24 @@ impl Writer<'_> {
         self.line("");
     }
 
+    /// `dokomodo monitor` in iguana's network namespace (iguana's RPC is
+    /// loopback-only), reading iguana's start-up status from its volume.
+    fn monitor_service(&mut self) {
+        self.line("  # Metrics for Prometheus and the UTXO upkeep: `dokomodo monitor`, scraped at");
+        self.line("  # iguana's address, port 9641 (deploy/prometheus/rules.yml).");
+        self.line("  monitor:");
+        self.line("    <<: *daemon");
+        let image = self.image("iguana");
+        let _ = writeln!(self.out, "    image: {image}");
+        self.line("    entrypoint: [\"/usr/local/bin/dokomodo\", \"init\", \"--\", \"/usr/local/bin/dokomodo\", \"monitor\", \"--listen\", \"0.0.0.0:9641\"]");
+        self.line("    network_mode: \"service:iguana\"");
+        self.line("    volumes:\n      - iguana-data:/home/komodo:ro");
+        self.config_mount();
+        self.line("    secrets:\n      - dokomodo_seed\n      - wallet_passphrase");
+        self.line("    depends_on:\n      iguana:\n        condition: service_started");
+        self.line("");
+    }
+
     fn iguana_service(&mut self) {
         self.line("  iguana:");
         self.line("    <<: *daemon");
@@ -1053,7 +1072,17 @@ mod tests {
             );
             assert!(!daemon.contains("- dokomodo_seed"), "{daemon}");
         }
-        assert_eq!(text.matches("- dokomodo_seed").count(), 1, "{text}");
+        // The master: iguana's, and the monitor's beside it.
+        assert_eq!(text.matches("- dokomodo_seed").count(), 2, "{text}");
+        let monitor = service(&text, "monitor").join("\n");
+        assert!(
+            monitor.contains("network_mode: \"service:iguana\""),
+            "{monitor}"
+        );
+        assert!(
+            monitor.contains("- iguana-data:/home/komodo:ro"),
+            "{monitor}"
+        );
         assert!(iguana.contains("- \"13848:13848\""));
         assert!(iguana.contains("\"/usr/local/bin/dokomodo\", \"health\"]"));
     }

@@ -892,6 +892,23 @@ impl Stack {
             .unwrap_or_else(|| self.fail(&format!("{service}'s {port}: published as {printed:?}")))
     }
 
+    /// `GET /metrics` from the monitor, at iguana's address on the stack's
+    /// network (the monitor shares iguana's network namespace).
+    pub fn metrics(&self) -> String {
+        let address = format!("{}:9641", self.network.address(10));
+        let fetched = poll(Duration::from_secs(60), || {
+            let mut stream = TcpStream::connect(&address).ok()?;
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .ok()?;
+            stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+            let mut reply = String::new();
+            stream.read_to_string(&mut reply).ok()?;
+            reply.starts_with("HTTP/1.").then_some(reply)
+        });
+        fetched.unwrap_or_else(|| self.fail(&format!("no metrics at {address}")))
+    }
+
     pub fn services() -> impl Iterator<Item = &'static str> {
         CHAINS.iter().map(|c| c.service).chain(["iguana"])
     }
