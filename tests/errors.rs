@@ -570,3 +570,45 @@ fn a_cut_chain_secret_is_refused_without_showing_it() {
             "dokomodo: error: the seed secret in DOKOMODO_SEED starts like a chain secret but is a chain secret of a format this dokomodo does not know (it reads `dkc1-`)\n",
         );
 }
+
+/// A root-owned 0600 seed (a compose file secret keeps the host file's owner
+/// and mode) read by the images' uid: the message says who reads it and
+/// what to do, instead of a bare "Permission denied" in a restart loop.
+#[test]
+fn a_seed_the_daemons_uid_cannot_read_says_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    let run = Run::new(NOTARY_YAML);
+    let seed = run
+        .dir
+        .write("dokomodo_seed", "a-seed-only-root-can-read-here\n");
+    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(run.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "10001",
+            "--regid",
+            "0",
+            "--clear-groups",
+            common::BIN,
+        ])
+        .args([
+            "--config",
+            run.dir.path().join("notary.yaml").to_str().unwrap(),
+            "creds",
+            "BEER",
+        ])
+        .env_clear()
+        .env("DOKOMODO_SEED_FILE", &seed)
+        .output()
+        .expect("setpriv (util-linux)");
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).replace(&run.dir.path().display().to_string(), "DIR");
+    assert_eq!(out.status.code(), Some(CONFIG), "{stderr}");
+    assert_eq!(
+        stderr,
+        "dokomodo: error: cannot read the seed secret DIR/dokomodo_seed: Permission denied: this \
+         process runs as uid 10001; give it the file (`sudo chown 10001 FILE` on the host for a \
+         compose secret, keeping mode 0600) or make it readable by its group\n"
+    );
+}

@@ -107,7 +107,7 @@ pub fn load(env: &dyn Fn(&str) -> Option<OsString>) -> Result<Option<Passphrase>
         return Err(PassphraseError::IsDirectory { path });
     }
     let unreadable = |e: std::io::Error, path: &PathBuf| PassphraseError::Unreadable {
-        reason: crate::describe_io(&e),
+        reason: crate::secrets::seed::permission_hint(&e),
         path: path.clone(),
     };
     let file = std::fs::File::open(&path).map_err(|e| unreadable(e, &path))?;

@@ -216,6 +216,22 @@ pub enum SecretError {
     },
 }
 
+/// An I/O error as a person reads it; for a permission error, who this
+/// process is and what to do: a compose file secret is a bind mount that
+/// keeps the host file's owner and mode, so a root-owned 0600 file is
+/// unreadable to the images' uid.
+pub fn permission_hint(err: &std::io::Error) -> String {
+    let text = crate::describe_io(err);
+    if err.kind() != std::io::ErrorKind::PermissionDenied {
+        return text;
+    }
+    let uid = rustix::process::getuid().as_raw();
+    format!(
+        "{text}: this process runs as uid {uid}; give it the file (`sudo chown {uid} FILE` on \
+         the host for a compose secret, keeping mode 0600) or make it readable by its group"
+    )
+}
+
 /// Is any seed source configured or present? (`check` validates the seed only then.)
 pub fn present(env: &dyn Fn(&str) -> Option<OsString>) -> bool {
     env(FILE_VAR).is_some()
@@ -235,7 +251,7 @@ pub fn load(env: &dyn Fn(&str) -> Option<OsString>) -> Result<Seed, SecretError>
 }
 
 fn read_file(path: PathBuf, is_default: bool) -> Result<Seed, SecretError> {
-    let reason = |e: &std::io::Error| crate::describe_io(e);
+    let reason = |e: &std::io::Error| permission_hint(e);
     let meta = match std::fs::metadata(&path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
