@@ -850,7 +850,7 @@ impl Writer<'_> {
         self.line("    volumes:\n      - iguana-data:/home/komodo:ro");
         self.config_mount();
         self.line("    secrets:\n      - dokomodo_seed\n      - wallet_passphrase");
-        self.line("    depends_on:\n      iguana:\n        condition: service_started");
+        self.line("    depends_on:\n      iguana:\n        condition: service_started\n        restart: true");
         self.line("");
     }
 
