@@ -24,10 +24,12 @@ set -e
 umask 077
 mkdir -p "$HOME/.komodo/$ASSETCHAIN"
 
-sed -e "s/RPCUSER/${KMD_RPCUSER}/" \
-    -e "s/RPCPASSWORD/${KMD_RPCPASSWORD}/" \
-    -e "s/RPCPORT/7771/" \
-    "$TEMPLATES/komodo.conf.tpl" > "$HOME/.komodo/komodo.conf"
+if [ -f "$TEMPLATES/komodo.conf.tpl" ]; then
+    sed -e "s/RPCUSER/${KMD_RPCUSER}/" \
+        -e "s/RPCPASSWORD/${KMD_RPCPASSWORD}/" \
+        -e "s/RPCPORT/7771/" \
+        "$TEMPLATES/komodo.conf.tpl" > "$HOME/.komodo/komodo.conf"
+fi
 
 if [ "$ASSETCHAIN" != "KMD" ]; then
     sed -e "s/RPCUSER/${RPCUSER}/" \

@@ -182,17 +182,24 @@ export ASSETCHAIN=$CHAIN TEMPLATES=$WORK/templates KOMODOD=/bin/true
 RPCUSER=$(kv rpcuser "$REF/.komodo/$CHAIN/$CHAIN.conf")
 RPCPASSWORD=$(kv rpcpassword "$REF/.komodo/$CHAIN/$CHAIN.conf")
 RPCPORT=$(kv rpcport "$REF/.komodo/$CHAIN/$CHAIN.conf")
-KMD_RPCUSER=$(kv rpcuser "$REF/.komodo/komodo.conf")
-KMD_RPCPASSWORD=$(kv rpcpassword "$REF/.komodo/komodo.conf")
-export RPCUSER RPCPASSWORD RPCPORT KMD_RPCUSER KMD_RPCPASSWORD
+export RPCUSER RPCPASSWORD RPCPORT
 to_template() { sed -e 's/^rpcuser=.*/rpcuser=RPCUSER/' -e 's/^rpcpassword=.*/rpcpassword=RPCPASSWORD/' -e 's/^rpcport=.*/rpcport=RPCPORT/' "$1"; }
-to_template "$REF/.komodo/komodo.conf" > "$WORK/templates/komodo.conf.tpl"
+# dokomodo no longer writes KMD's conf into an assetchain's home (issue 12:
+# it was never read there and only spread KMD's password); the old entrypoint
+# gets a KMD template only if dokomodo rendered one, so both write the same.
+if [ -f "$REF/.komodo/komodo.conf" ]; then
+    KMD_RPCUSER=$(kv rpcuser "$REF/.komodo/komodo.conf")
+    KMD_RPCPASSWORD=$(kv rpcpassword "$REF/.komodo/komodo.conf")
+    export KMD_RPCUSER KMD_RPCPASSWORD
+    to_template "$REF/.komodo/komodo.conf" > "$WORK/templates/komodo.conf.tpl"
+fi
 to_template "$REF/.komodo/$CHAIN/$CHAIN.conf" > "$WORK/templates/$CHAIN.conf.tpl"
 OLD="$ROOT/bench/old-entrypoint.sh ${CHAIN_ARGS[*]}"
 mkdir -p "$WORK/oldcheck"
 HOME=$WORK/oldcheck bash bench/old-entrypoint.sh "${CHAIN_ARGS[@]}"
 SAME=no
-cmp -s "$REF/.komodo/komodo.conf" "$WORK/oldcheck/.komodo/komodo.conf" \
+{ [ ! -e "$REF/.komodo/komodo.conf" ] && [ ! -e "$WORK/oldcheck/.komodo/komodo.conf" ] \
+    || cmp -s "$REF/.komodo/komodo.conf" "$WORK/oldcheck/.komodo/komodo.conf"; } \
     && cmp -s "$REF/.komodo/$CHAIN/$CHAIN.conf" "$WORK/oldcheck/.komodo/$CHAIN/$CHAIN.conf" && SAME=yes
 
 for d in "$WORK/d-first" "$SHM/d-first" "$WORK/o-first" "$SHM/o-first" "$WORK/d-again" "$WORK/o-again"; do mkdir -p "$d"; done

@@ -41,6 +41,20 @@ fn the_compose_stack_authenticates_iguana_to_every_chain_and_stops_cleanly() {
         assert!(metrics.contains(&active), "{active} not in:\n{metrics}");
     }
     assert!(metrics.contains("dokomodo_iguana_up 1"), "{metrics}");
+    // And what a real Prometheus makes of it, with the shipped rules loaded.
+    let active = stack.prometheus_query("dokomodo_dpow_active");
+    for chain in ["KMD", "BEER", "PIZZA"] {
+        let series = format!("\"chain\":\"{chain}\"");
+        let at = active.find(&series).unwrap_or_else(|| panic!("{active}"));
+        assert!(
+            active[at..]
+                .split('}')
+                .nth(1)
+                .unwrap_or("")
+                .contains("\"1\""),
+            "{chain}: {active}"
+        );
+    }
 
     // compose.yaml's container ports, published (on a host port of Docker's
     // choice: docker/compose.test.yaml).

@@ -909,6 +909,65 @@ impl Stack {
         fetched.unwrap_or_else(|| self.fail(&format!("no metrics at {address}")))
     }
 
+    /// A real Prometheus (Debian's, a process on this host) scraping the
+    /// monitor at iguana's address with deploy/prometheus/rules.yml loaded;
+    /// the answer of its query API to `query` once every chain is in it.
+    pub fn prometheus_query(&self, query: &str) -> String {
+        let prometheus = match Command::new("prometheus").arg("--version").output() {
+            Ok(out) if out.status.success() => "prometheus",
+            _ => self.fail("prometheus is not installed (apt-get install -y prometheus)"),
+        };
+        let dir = TempDir::new("prometheus");
+        let target = format!("{}:9641", self.network.address(10));
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+                 rule_files: [{ROOT}/deploy/prometheus/rules.yml]\n\
+                 scrape_configs:\n  - job_name: dokomodo\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let web = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let mut child = Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{web}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| self.fail(&format!("cannot start prometheus: {e}")));
+        let answer = poll(Duration::from_secs(60), || {
+            let mut s = TcpStream::connect(("127.0.0.1", web)).ok()?;
+            write!(
+                s,
+                "GET /api/v1/query?query={query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            .ok()?;
+            let mut reply = String::new();
+            s.read_to_string(&mut reply).ok()?;
+            CHAINS
+                .iter()
+                .filter(|c| c.name != "LTC")
+                .all(|c| reply.contains(&format!("\"chain\":\"{}\"", c.name)))
+                .then_some(reply)
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        answer.unwrap_or_else(|| {
+            self.fail(&format!(
+                "prometheus never answered {query} for every chain"
+            ))
+        })
+    }
+
     pub fn services() -> impl Iterator<Item = &'static str> {
         CHAINS.iter().map(|c| c.service).chain(["iguana"])
     }
