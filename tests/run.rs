@@ -145,10 +145,20 @@ fn missing_daemon_is_127() {
 
 #[test]
 fn iguana_runs_in_its_working_directory_with_the_elected_file() {
-    let run = Run::new(NOTARY_YAML).seed();
+    let yaml = format!("iguana: {{elected_file: elected.json}}\n{NOTARY_YAML}");
+    let run = Run::new(&yaml).seed();
+    run.dir.write("elected.json", ELECTED);
     let iguana = fake_daemon(&run, "iguana");
-    let run = run.env("DOKOMODO_IGUANA", &iguana).args(&["run", "iguana"]);
+    let run = run
+        .env("DOKOMODO_IGUANA", &iguana)
+        .env("DOKOMODO_MYIPADDR", "203.0.113.7")
+        .args(&["run", "iguana"]);
     run.status(0);
+    assert_eq!(
+        std::fs::read_to_string(run.home().join("iguana/elected")).unwrap(),
+        ELECTED,
+        "the elected file, where `iguana notary` reads it"
+    );
     let report = report(&run, "iguana");
     let home = run.home();
     assert!(
@@ -169,6 +179,31 @@ fn iguana_runs_in_its_working_directory_with_the_elected_file() {
             "{chain}"
         );
     }
+}
+
+/// Eight seeds, as iguana needs them.
+const ELECTED: &str = r#"{"port":13848,"seeds":["192.0.2.1","192.0.2.2","192.0.2.3","192.0.2.4","192.0.2.5","192.0.2.6","192.0.2.7","192.0.2.8"],"notaries":[]}"#;
+
+/// Without a public address iguana would never bind its dPoW bus: it is not
+/// started (exit 78), and the message says how to set one.
+#[test]
+fn iguana_without_its_public_address_is_not_started() {
+    let yaml = format!("iguana: {{elected_file: elected.json}}\n{NOTARY_YAML}");
+    let run = Run::new(&yaml).seed();
+    run.dir.write("elected.json", ELECTED);
+    let iguana = fake_daemon(&run, "iguana");
+    let run = run
+        .env("DOKOMODO_IGUANA", &iguana)
+        .env("DOKOMODO_MYIPADDR", "my.host.example")
+        .args(&["run", "iguana"]);
+    let (_, stderr) = run.status(78);
+    assert!(
+        stderr.ends_with(
+            "dokomodo: error: DOKOMODO_MYIPADDR `my.host.example` is not an IPv4 address\n"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(report(&run, "iguana"), "", "iguana never started");
 }
 
 fn passwd_entry(name: &str) -> Option<(u32, u32, String)> {
