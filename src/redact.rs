@@ -166,8 +166,10 @@ fn needles(secret: &[u8]) -> Vec<Zeroizing<String>> {
     out
 }
 
-/// As `config` escapes a message: control characters as Rust escapes.
-fn escape_controls(s: &str) -> String {
+/// Control characters as Rust escapes (`\n`, `\u{1b}`); the rest unchanged.
+/// `config` escapes the values it quotes in messages with it, so a secret is
+/// scrubbed in that form too.
+pub fn escape_controls(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() {

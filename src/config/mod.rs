@@ -586,24 +586,11 @@ impl Cx<'_> {
         ConfigError {
             file: self.file.to_owned(),
             pos: Some(pos),
-            field: field.map(escape_controls),
-            message: escape_controls(&message),
+            field: field.map(crate::redact::escape_controls),
+            message: crate::redact::escape_controls(&message),
             source_line,
         }
     }
-}
-
-/// Control characters as Rust escapes (`\n`, `\u{1b}`); the rest unchanged.
-fn escape_controls(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 type Result<T, E = ConfigError> = std::result::Result<T, E>;
