@@ -599,11 +599,18 @@ fn the_configmap_yaml_is_valid_and_each_chain_has_a_service_on_its_rpc_port() {
         iguana.contains("initContainers:") && iguana.contains(&wait),
         "expected {wait} in iguana.yaml"
     );
+    // Startup and readiness: every coin ready; liveness: iguana answers.
     assert_eq!(
         iguana
             .matches("command: [\"/usr/local/bin/dokomodo\", \"health\"]")
             .count(),
-        3
+        2
+    );
+    assert_eq!(
+        iguana
+            .matches("command: [\"/usr/local/bin/dokomodo\", \"health\", \"--alive\"]")
+            .count(),
+        1
     );
     assert!(iguana.contains("name: dokomodo-seed") && iguana.contains("name: wallet-passphrase"));
     assert!(!iguana.contains("dokomodo-chain-"), "iguana has the master");

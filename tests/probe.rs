@@ -321,6 +321,10 @@ fn health_of_iguana_is_its_answer_and_every_coin_of_its_start_up() {
         stderr,
         "dokomodo: error: iguana answers, but 1 of 2 coin(s) not ready: BEER failed (dpow: iguana answered no)\n"
     );
+    // --alive (a liveness probe): iguana answers, whatever its coins.
+    Run::new(&y)
+        .args(&["health", "--alive", "--port", &iguana.port.to_string()])
+        .status(0);
     std::fs::write(&status, "KMD\tok\tadded\nBEER\tok\tadded\n").unwrap();
     run.status(0);
 }
@@ -740,7 +744,7 @@ fn help_for_the_probe_commands() {
     for (command, first_line) in [
         (
             "health",
-            "Usage: dokomodo [--config PATH] health [--chain NAME] [--timeout SECONDS] [--port PORT]",
+            "Usage: dokomodo [--config PATH] health [--chain NAME] [--timeout SECONDS] [--port PORT] [--alive]",
         ),
         (
             "status",

@@ -41,7 +41,7 @@ fn failed(message: String) -> Error {
 }
 
 pub const HEALTH_USAGE: &str = "\
-Usage: dokomodo [--config PATH] health [--chain NAME] [--timeout SECONDS] [--port PORT]
+Usage: dokomodo [--config PATH] health [--chain NAME] [--timeout SECONDS] [--port PORT] [--alive]
 
 A container's health check. With a chain (--chain or $DOKOMODO_CHAIN): calls
 getinfo on the komodod in this container, at 127.0.0.1 and the chain's RPC
@@ -50,6 +50,8 @@ container): iguana answers HTTP at 127.0.0.1:7776 (7779 for
 `iguana.elected: 3rd_party`) and, unless `iguana.startup: false`, every coin
 of its start-up is ready (added, verified through iguana, and under dpow);
 otherwise exit 1 names the coins that are not, and why.
+  --alive              iguana answers, whatever its coins (a liveness probe:
+                       a daemon still loading must not get iguana restarted)
 Prints nothing and exits 0 when it answers; exits 1 with one line saying why
 not (nothing listening, no answer, credentials refused); 78 when the YAML or
 the seed is wrong.
@@ -61,9 +63,11 @@ pub(super) fn health(global: &mut Global, parser: &mut lexopt::Parser) -> Result
     let mut chain = None;
     let mut timeout = Duration::from_secs(5);
     let mut port = None;
+    let mut alive_only = false;
     while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("help") => return print(HEALTH_USAGE),
+            Long("alive") => alive_only = true,
             Long("chain") => chain = Some(parser.value()?.string()?),
             Long("timeout") => timeout = seconds_arg(parser, "--timeout")?,
             Long("port") => port = Some(port_arg(parser)?),
@@ -96,8 +100,9 @@ pub(super) fn health(global: &mut Global, parser: &mut lexopt::Parser) -> Result
             let port = port.unwrap_or(iguana_port(&config));
             iguana_answers(port, timeout)
                 .map_err(|e| failed(format!("iguana at 127.0.0.1:{port}: {e}")))?;
-            // With the start-up on, healthy only when every coin is ready.
-            if config.iguana.startup {
+            // With the start-up on, healthy only when every coin is ready
+            // (`--alive`: iguana answers, whatever its coins).
+            if config.iguana.startup && !alive_only {
                 let path = iguana::status_path(&config, &home_dir(None)?);
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     failed(format!(
