@@ -278,20 +278,16 @@ fn ports(global: &Global, parser: &mut lexopt::Parser) -> Result<u8> {
     if json {
         let mut out = String::from("[");
         for (i, chain) in chains.iter().enumerate() {
-            out.push_str(if i == 0 { "\n  {" } else { ",\n  {" });
-            out.push_str("\"name\":");
-            json::string_literal(&mut out, &chain.name);
-            out.push_str(",\"ac_name\":");
-            json::string_literal(&mut out, &chain.ac_name);
-            let _ = write!(
-                out,
-                ",\"p2p_port\":{},\"rpc_port\":{},\"magic\":{},\"daemon\":",
-                chain.p2p_port(),
-                chain.rpc_port(),
-                chain.derived.magic as i32
-            );
-            json::string_literal(&mut out, &chain.daemon);
-            out.push('}');
+            out.push_str(if i == 0 { "\n  " } else { ",\n  " });
+            let mut member = json::Object::with_capacity(128);
+            member
+                .string("name", &chain.name)
+                .string("ac_name", &chain.ac_name)
+                .number("p2p_port", chain.p2p_port().into())
+                .number("rpc_port", chain.rpc_port().into())
+                .number("magic", (chain.derived.magic as i32).into())
+                .string("daemon", &chain.daemon);
+            out.push_str(&member.finish());
         }
         out.push_str(if chains.is_empty() { "]\n" } else { "\n]\n" });
         print(&out)

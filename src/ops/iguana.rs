@@ -1032,17 +1032,11 @@ fn problem(text: &str) -> Option<String> {
 
 /// A flat JSON object of string members, in order.
 fn object(members: &[(&str, &str)]) -> Vec<u8> {
-    let mut out = String::from("{");
-    for (i, (key, value)) in members.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json::string_literal(&mut out, key);
-        out.push(':');
-        json::string_literal(&mut out, value);
+    let mut out = json::Object::with_capacity(128);
+    for (key, value) in members {
+        out.string(key, value);
     }
-    out.push('}');
-    out.into_bytes()
+    out.finish().into_bytes()
 }
 
 /// The source address the kernel would use towards the public internet: a

@@ -253,73 +253,54 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
         .and_then(|v| v.split(',').next())
         .unwrap_or("0");
     let seed_ip = chain.addnode.first().map(String::as_str).unwrap_or("");
-    let mut json = String::with_capacity(GENESIS_BLOCK.len() + 1024);
-    let mut field = |key: &str, value: Json<'_>| {
-        // Keys are the literals below: plain ASCII, nothing to escape.
-        json.push_str(if json.is_empty() { "{\"" } else { ",\"" });
-        json.push_str(key);
-        json.push_str("\":");
-        match value {
-            Json::Str(s) => crate::json::string_literal(&mut json, s),
-            Json::Hex(h) => {
-                json.push('"');
-                json.push_str(h);
-                json.push('"');
-            }
-            Json::Num(n) => {
-                let _ = write!(json, "{n}");
-            }
-            Json::Raw(r) => json.push_str(r),
-        }
-    };
-    field("conf", Json::Str(&conf_name));
-    field("path", Json::Str(path));
-    field("unitval", Json::Str("20"));
-    field("zcash", Json::Raw("1"));
-    field("RELAY", Json::Raw("-1"));
-    field("VALIDATE", Json::Raw("0"));
-    field("prefetchlag", Json::Raw("-1"));
+    let mut json = crate::json::Object::with_capacity(GENESIS_BLOCK.len() + 1024);
+    json.string("conf", &conf_name);
+    json.string("path", path);
+    json.string("unitval", "20");
+    json.raw("zcash", "1");
+    json.raw("RELAY", "-1");
+    json.raw("VALIDATE", "0");
+    json.raw("prefetchlag", "-1");
     // KMD's differ: upstream adds it with iguana/coins/kmd_7776, an
     // assetchain with the NAME_7776 komodod writes.
     let kmd = chain.is_kmd();
-    field("poll", Json::Raw(if kmd { "10" } else { "100" }));
-    field("active", Json::Raw("1"));
-    field("agent", Json::Str("iguana"));
-    field("method", Json::Str("addcoin"));
-    field("startpend", Json::Raw(if kmd { "8" } else { "4" }));
-    field("endpend", Json::Raw(if kmd { "8" } else { "4" }));
-    field("services", Json::Raw(if kmd { "0" } else { "129" }));
-    field("maxpeers", Json::Raw(if kmd { "32" } else { "8" }));
-    field("newcoin", Json::Str(&chain.name));
-    field("name", Json::Str(if kmd { "Komodo" } else { &chain.name }));
-    field("hasheaders", Json::Raw("1"));
-    field("useaddmultisig", Json::Raw("0"));
-    field("netmagic", Json::Hex(&ports::netmagic(chain.derived.magic)));
-    field("p2p", Json::Num(chain.p2p_port().into()));
-    field("rpc", Json::Num(chain.rpc_port().into()));
+    json.raw("poll", if kmd { "10" } else { "100" });
+    json.raw("active", "1");
+    json.string("agent", "iguana");
+    json.string("method", "addcoin");
+    json.raw("startpend", if kmd { "8" } else { "4" });
+    json.raw("endpend", if kmd { "8" } else { "4" });
+    json.raw("services", if kmd { "0" } else { "129" });
+    json.raw("maxpeers", if kmd { "32" } else { "8" });
+    json.string("newcoin", &chain.name);
+    json.string("name", if kmd { "Komodo" } else { &chain.name });
+    json.raw("hasheaders", "1");
+    json.raw("useaddmultisig", "0");
+    json.hex("netmagic", &ports::netmagic(chain.derived.magic));
+    json.number("p2p", chain.p2p_port().into());
+    json.number("rpc", chain.rpc_port().into());
     if chain.is_remote() {
-        field("rpchost", Json::Str(&chain.rpchost()));
+        json.string("rpchost", &chain.rpchost());
     }
-    field("pubval", Json::Raw("60"));
-    field("p2shval", Json::Raw("85"));
-    field("wifval", Json::Raw("188"));
-    field("txfee_satoshis", Json::Str("10000"));
-    field("isPoS", Json::Raw("0"));
-    field("minoutput", Json::Raw("10000"));
-    field("minconfirms", Json::Raw("2"));
-    field("genesishash", Json::Hex(GENESIS_HASH));
-    field("protover", Json::Raw("170002"));
-    field("genesisblock", Json::Hex(GENESIS_BLOCK.trim()));
-    field("debug", Json::Raw("0"));
+    json.raw("pubval", "60");
+    json.raw("p2shval", "85");
+    json.raw("wifval", "188");
+    json.string("txfee_satoshis", "10000");
+    json.raw("isPoS", "0");
+    json.raw("minoutput", "10000");
+    json.raw("minconfirms", "2");
+    json.hex("genesishash", GENESIS_HASH);
+    json.raw("protover", "170002");
+    json.hex("genesisblock", GENESIS_BLOCK.trim());
+    json.raw("debug", "0");
     if !kmd {
-        field("seedipaddr", Json::Str(seed_ip));
+        json.string("seedipaddr", seed_ip);
     }
-    field("sapling", Json::Raw("1"));
+    json.raw("sapling", "1");
     if !kmd {
-        field("notarypay", Json::Raw(notarypay));
+        json.raw("notarypay", notarypay);
     }
-    json.push_str("}\n");
-    json
+    json.finish() + "\n"
 }
 
 /// The addcoin JSON of a coin that is not komodod (LTC): what dokomodo knows
@@ -328,46 +309,23 @@ pub fn addcoin(chain: &Chain, home: &Path) -> String {
 fn coin_addcoin(chain: &Chain, coin: &Coin, home: &Path) -> String {
     let data_dir = home.join(chain.data_dir());
     let path = data_dir.to_string_lossy();
-    let mut json = String::with_capacity(512);
-    let mut field = |key: &str, value: &str| {
-        json.push_str(if json.is_empty() { "{\"" } else { ",\"" });
-        json.push_str(key);
-        json.push_str("\":");
-        json.push_str(value);
-    };
-    let string = |s: &str| {
-        let mut out = String::new();
-        crate::json::string_literal(&mut out, s);
-        out
-    };
-    field("conf", &string(&coin.conf));
-    field("path", &string(path.trim_start_matches('/')));
-    field("newcoin", &string(&chain.name));
-    field("netmagic", &string(&coin.netmagic));
-    field("p2p", &chain.p2p_port().to_string());
-    field("rpc", &chain.rpc_port().to_string());
+    let mut json = crate::json::Object::with_capacity(512);
+    json.string("conf", &coin.conf)
+        .string("path", path.trim_start_matches('/'))
+        .string("newcoin", &chain.name)
+        .string("netmagic", &coin.netmagic)
+        .number("p2p", chain.p2p_port().into())
+        .number("rpc", chain.rpc_port().into());
     if chain.is_remote() {
-        field("rpchost", &string(&chain.rpchost()));
+        json.string("rpchost", &chain.rpchost());
     }
-    field("pubval", &coin.pubval.to_string());
-    field("p2shval", &coin.p2shval.to_string());
-    field("wifval", &coin.wifval.to_string());
+    json.number("pubval", coin.pubval.into())
+        .number("p2shval", coin.p2shval.into())
+        .number("wifval", coin.wifval.into());
     for (key, value) in &coin.addcoin {
-        field(key, value);
+        json.raw(key, value);
     }
-    json.push_str("}\n");
-    json
-}
-
-enum Json<'a> {
-    Str(&'a str),
-    /// Hex digits, which need no escaping: the 3 KB genesis block is not
-    /// scanned for quotes once per chain.
-    Hex(&'a str),
-    Num(i64),
-    /// Already JSON: a constant number, or a validated integer from the YAML
-    /// (written as text, the formatting machinery is not needed for them).
-    Raw(&'a str),
+    json.finish() + "\n"
 }
 
 #[cfg(test)]
