@@ -532,21 +532,26 @@ impl Steps<'_> {
     fn wait_for_daemon(&self, chain: &Chain, creds: &Credentials) -> Result<(), String> {
         let (host, port) = (probe::rpc_host(chain), chain.rpc_port());
         let start = Instant::now();
+        let report_at = start + self.options.chain_wait;
         let mut reported = false;
         self.board.set(
             &chain.name,
             State::Waiting(format!("waiting for its daemon at {host}:{port} to answer")),
         );
         loop {
-            let slice = if self.options.keep_waiting {
-                Duration::from_secs(60)
+            // Retries in slices of at most a minute, one of them ending when
+            // the coin is due to be reported.
+            let now = Instant::now();
+            let slice_end = now + Duration::from_secs(60);
+            let deadline = if now < report_at {
+                slice_end.min(report_at)
             } else {
-                self.options.chain_wait
+                slice_end
             };
-            let deadline = Instant::now() + slice.min(Duration::from_secs(60));
-            match rpc::retry(deadline, Duration::from_secs(5), |t| {
+            let answer = rpc::retry(deadline, Duration::from_secs(5), |t| {
                 probe::ask_alive(chain, host, port, creds, t)
-            }) {
+            });
+            let e = match answer {
                 Ok(_) => {
                     info!(
                         "{} answers at {host}:{port} (after {})",
@@ -555,29 +560,27 @@ impl Steps<'_> {
                     );
                     return Ok(());
                 }
-                Err(e)
-                    if !self.options.keep_waiting && start.elapsed() >= self.options.chain_wait =>
-                {
-                    return Err(format!(
-                        "its daemon at {host}:{port} did not answer within {} ({e})",
-                        rpc::seconds(self.options.chain_wait)
-                    ));
-                }
-                Err(e) if !reported && start.elapsed() >= self.options.chain_wait => {
-                    reported = true;
-                    let why = format!(
-                        "its daemon at {host}:{port} did not answer within {} ({e}); still waiting",
-                        rpc::seconds(self.options.chain_wait)
-                    );
-                    error!("{}: {why}", chain.name);
-                    self.board.set(&chain.name, State::Failed(why));
-                }
-                Err(e) => self.board.set(
+                Err(e) => e,
+            };
+            let late = format!(
+                "its daemon at {host}:{port} did not answer within {} ({e})",
+                rpc::seconds(self.options.chain_wait)
+            );
+            if Instant::now() < report_at {
+                self.board.set(
                     &chain.name,
                     State::Waiting(format!(
                         "its daemon at {host}:{port} does not answer yet ({e})"
                     )),
-                ),
+                );
+            } else if !self.options.keep_waiting {
+                return Err(late);
+            } else if !reported {
+                // Reported once, and left so while the wait goes on.
+                reported = true;
+                let why = format!("{late}; still waiting");
+                error!("{}: {why}", chain.name);
+                self.board.set(&chain.name, State::Failed(why));
             }
         }
     }
