@@ -529,12 +529,14 @@ fn a_chain_secret_for_another_chains_daemon() {
 }
 
 #[test]
-fn a_chain_secret_for_creds_status_wait_health_of_other_chains() {
+fn a_chain_secret_for_creds_status_wait_health_utxos_monitor_of_other_chains() {
     let kmd = "dokomodo: error: the seed secret in DOKOMODO_SEED is the chain secret of BEER, not of KMD: use KMD's (`dokomodo secret --chain KMD`) or the master seed\n";
     with_beer_secret(&["creds", "KMD"]).fails(CONFIG, kmd);
     with_beer_secret(&["status"]).fails(CONFIG, kmd);
     with_beer_secret(&["wait", "--timeout", "1", "BEER", "KMD"]).fails(CONFIG, kmd);
     with_beer_secret(&["health", "--chain", "KMD"]).fails(CONFIG, kmd);
+    with_beer_secret(&["utxos", "KMD"]).fails(CONFIG, kmd);
+    with_beer_secret(&["monitor", "--listen", "127.0.0.1:0"]).fails(CONFIG, kmd);
 }
 
 #[test]

@@ -103,6 +103,15 @@ pub(crate) fn load_seed() -> Result<Seed> {
     Ok(seed::load(&env)?)
 }
 
+/// The seed, for a command that calls these chains' daemons: the master, or
+/// the chain secret of the one chain it calls (else exit 78 naming the chain
+/// the secret belongs to).
+pub(crate) fn load_seed_serving<'c>(chains: impl IntoIterator<Item = &'c Chain>) -> Result<Seed> {
+    let seed = load_seed()?;
+    seed.serves_all(chains)?;
+    Ok(seed)
+}
+
 /// The seed, checked for the role: the master for iguana, which derives every
 /// chain's credentials; the master or the chain's own secret for a daemon.
 fn load_seed_for(role: Role, chain: Option<&Chain>) -> Result<Seed> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use lexopt::prelude::*;
 
-use super::{Global, Result, env, home_dir, load_seed, print, select};
+use super::{Global, Result, env, home_dir, load_seed_serving, print, select};
 use crate::config::Config;
 use crate::error::Error;
 use crate::exit;
@@ -82,7 +82,7 @@ pub(super) fn utxos(global: &mut Global, parser: &mut lexopt::Parser) -> Result<
     }
     let config = global.load_query()?;
     let chains = select(&config, &names)?;
-    let seed = load_seed()?;
+    let seed = load_seed_serving(chains.iter().copied())?;
     let all = addresses(&config)?;
     let address = |name: &str| {
         config
@@ -205,7 +205,8 @@ pub(super) fn monitor(global: &mut Global, parser: &mut lexopt::Parser) -> Resul
         return Err(Error::usage("monitor needs --listen ADDR:PORT"));
     };
     let config = global.load_query()?;
-    let seed = load_seed()?;
+    // It calls every chain's daemon.
+    let seed = load_seed_serving(&config.chains)?;
     let addresses = addresses(&config)?;
     let listener = TcpListener::bind(listen).map_err(|e| {
         Error::Io(format!(

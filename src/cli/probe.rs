@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use lexopt::prelude::*;
 
-use super::{Global, Result, env, find_chain, home_dir, load_seed, print, select};
+use super::{
+    Global, Result, env, find_chain, home_dir, load_seed, load_seed_serving, print, select,
+};
 use crate::error::Error;
 use crate::exit;
 use crate::ops::iguana;
@@ -162,8 +164,7 @@ pub(super) fn status(global: &mut Global, parser: &mut lexopt::Parser) -> Result
     };
     let config = global.load()?;
     let chains = select(&config, &names)?;
-    let seed = load_seed()?;
-    seed.serves_all(chains.iter().copied())?;
+    let seed = load_seed_serving(chains.iter().copied())?;
     let answers = probe::answers(&chains, &seed, timeout);
     let name_w = super::column_width("NAME", chains.iter().map(|c| c.name.len()));
     let host_w = super::column_width("HOST", chains.iter().map(|c| rpc_host(c).len()));
@@ -204,8 +205,7 @@ pub(super) fn wait(global: &mut Global, parser: &mut lexopt::Parser) -> Result<u
     };
     let config = global.load()?;
     let chains = select(&config, &names)?;
-    let seed = load_seed()?;
-    seed.serves_all(chains.iter().copied())?;
+    let seed = load_seed_serving(chains.iter().copied())?;
     let names: Vec<&str> = chains.iter().map(|c| c.name.as_str()).collect();
     info!(
         "waiting up to {} for {}",
