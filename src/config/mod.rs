@@ -1273,11 +1273,9 @@ impl Validator<'_> {
         let mut p2p = builtin.map(|b| b.p2p);
         let mut rpc = builtin.map(|b| b.rpc);
         let mut netmagic = builtin.map(|b| b.netmagic.to_owned());
-        let mut prefixes = [
-            builtin.map(|b| b.pubval),
-            builtin.map(|b| b.p2shval),
-            builtin.map(|b| b.wifval),
-        ];
+        let mut pubval = builtin.map(|b| b.pubval);
+        let mut p2shval = builtin.map(|b| b.p2shval);
+        let mut wifval = builtin.map(|b| b.wifval);
         let mut addcoin: Vec<(String, String)> = builtin
             .map(|b| {
                 b.addcoin
@@ -1331,13 +1329,9 @@ impl Validator<'_> {
                     }
                     netmagic = Some(s.to_ascii_lowercase());
                 }
-                which @ ("pubval" | "p2shval" | "wifval") => {
-                    let i = ["pubval", "p2shval", "wifval"]
-                        .iter()
-                        .position(|p| *p == which)
-                        .unwrap_or(0);
-                    prefixes[i] = Some(self.byte(v, &f)?);
-                }
+                "pubval" => pubval = Some(self.byte(v, &f)?),
+                "p2shval" => p2shval = Some(self.byte(v, &f)?),
+                "wifval" => wifval = Some(self.byte(v, &f)?),
                 "addcoin" => {
                     for (ak, av) in self.map(v, &f)? {
                         let af = Dotted(&f, &ak.name);
@@ -1363,10 +1357,9 @@ impl Validator<'_> {
         let p2p = p2p.ok_or_else(|| missing("p2p_port"))?;
         let rpc = rpc.ok_or_else(|| missing("rpc_port"))?;
         let netmagic = netmagic.ok_or_else(|| missing("netmagic"))?;
-        let [Some(pubval), Some(p2shval), Some(wifval)] = prefixes else {
-            let i = prefixes.iter().position(Option::is_none).unwrap_or(0);
-            return Err(missing(["pubval", "p2shval", "wifval"][i]));
-        };
+        let pubval = pubval.ok_or_else(|| missing("pubval"))?;
+        let p2shval = p2shval.ok_or_else(|| missing("p2shval"))?;
+        let wifval = wifval.ok_or_else(|| missing("wifval"))?;
         let mut magic_bytes = [0u8; 4];
         for (i, byte) in magic_bytes.iter_mut().enumerate() {
             *byte = u8::from_str_radix(&netmagic[2 * i..2 * i + 2], 16).unwrap_or(0);

@@ -446,16 +446,16 @@ struct Steps<'a> {
 impl Steps<'_> {
     fn run(&self, coin: &Coin<'_>) {
         let name = &coin.chain.name;
-        let outcome = self.steps(coin);
-        let state = match outcome {
-            Ok(done) => State::Ok(done),
-            Err(why) => State::Failed(why),
+        let state = match self.steps(coin) {
+            Ok(done) => {
+                info!("{name}: {done}");
+                State::Ok(done)
+            }
+            Err(why) => {
+                error!("{name}: {why}");
+                State::Failed(why)
+            }
         };
-        match &state {
-            State::Ok(done) => info!("{name}: {done}"),
-            State::Failed(why) => error!("{name}: {why}"),
-            State::Waiting(_) => {}
-        }
         self.board.set(name, state);
         self.board.ended(name);
     }
