@@ -109,7 +109,12 @@ fn handle(mut stream: TcpStream, mode: Mode, seen: Arc<Mutex<Vec<Call>>>) {
                 // Its name, as komodod's getinfo gives it (iguana's passthru checks it).
                 "getinfo" => format!("{{\"version\":3,\"blocks\":42,\"name\":\"{}\"}}", chain_of(&head)),
                 "getblockchaininfo" => "{\"chain\":\"main\",\"blocks\":42}".to_owned(),
+                // A killed iguana's leftover lock, on the daemons the test names.
+                "listlockunspent" if LOCKED.lock().unwrap().contains(&chain_of(&head)) => {
+                    LEFTOVER_LOCK.to_owned()
+                }
                 "listlockunspent" => "[]".to_owned(),
+                "lockunspent" => "true".to_owned(),
                 "validateaddress" => "{\"isvalid\":true,\"ismine\":true}".to_owned(),
                 _ => "null".to_owned(),
             };
@@ -486,6 +491,11 @@ fn chain_of(head: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The chains whose fake daemon holds a lock a killed iguana left.
+static LOCKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+const LEFTOVER_LOCK: &str =
+    r#"[{"txid":"5e1b2a00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa00","vout":1}]"#;
+
 /// Which chain each fake komodod's port serves.
 static NAMES: Mutex<Vec<(u16, String)>> = Mutex::new(Vec::new());
 
@@ -554,7 +564,8 @@ fn iguana_startup_calls_in_order_and_keeps_the_passphrase_secret() {
     let ltc_port = ltc.local_addr().unwrap().port();
     let beer_port = free_port();
     let y = yaml(&[("KMD", kmd_port), ("LTC", ltc_port), ("BEER", beer_port)]);
-    let _kmd = daemon_on(kmd, &y, "KMD");
+    LOCKED.lock().unwrap().push("KMD".to_owned());
+    let kmd_daemon = daemon_on(kmd, &y, "KMD");
     let _ltc = daemon_on(ltc, &y, "LTC");
 
     let passphrase = "lumber \"zebra\" quantum\\oyster notary-passphrase-7Qx";
@@ -661,7 +672,29 @@ fn iguana_startup_calls_in_order_and_keeps_the_passphrase_secret() {
         "LTC is never dpow'd"
     );
 
-    // Each daemon was asked for its locks and its key before iguana added it.
+    // KMD's daemon was asked for its locks, and what a killed iguana left
+    // locked was unlocked, before iguana added KMD.
+    let kmd_calls: Vec<String> = kmd_daemon.calls().iter().map(|c| c.body.clone()).collect();
+    let unlock = kmd_calls
+        .iter()
+        .position(|b| {
+            b.contains(&format!(
+                "\"method\":\"lockunspent\",\"params\":[true,{LEFTOVER_LOCK}]"
+            ))
+        })
+        .unwrap_or_else(|| panic!("no lockunspent true of the leftover lock: {kmd_calls:#?}"));
+    assert!(
+        kmd_calls[..unlock]
+            .iter()
+            .any(|b| b.contains("\"method\":\"listlockunspent\"")),
+        "{kmd_calls:#?}"
+    );
+    assert!(
+        kmd_calls[..unlock]
+            .iter()
+            .all(|b| !b.contains("\"method\":\"importprivkey\"")),
+        "unlocked first"
+    );
     let status = std::fs::read_to_string(home.join("iguana/.dokomodo-startup")).unwrap();
     assert_eq!(
         status,
