@@ -474,17 +474,17 @@ pub fn load_elected(config: &mut Config) -> Result<(), ConfigError> {
     let Some(file) = config.iguana.elected_file.as_mut() else {
         return Ok(());
     };
-    // The YAML again, only to show its line under an error.
-    let text = std::fs::read_to_string(&yaml_path).unwrap_or_default();
-    let cx = Cx {
-        file: &yaml_path,
-        text: &text,
-    };
     let full = yaml_path
         .parent()
         .unwrap_or(Path::new("."))
         .join(&file.path);
     let fail = |why: String| {
+        // The YAML again, only to show its line under the error.
+        let text = std::fs::read_to_string(&yaml_path).unwrap_or_default();
+        let cx = Cx {
+            file: &yaml_path,
+            text: &text,
+        };
         cx.err(
             file.pos,
             Some("iguana.elected_file"),
